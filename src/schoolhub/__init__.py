@@ -1,0 +1,1 @@
+"""schoolhub: JupyterHub for a summer school on a few Docker hosts."""

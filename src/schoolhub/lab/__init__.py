@@ -1,0 +1,1 @@
+"""The local lab and the container test hosts (never used in production)."""

@@ -1,0 +1,197 @@
+"""Build the container test hosts' images without any container registry.
+
+A Debian base image is made with debootstrap from the Debian mirror this
+machine's apt already uses, then a host image (systemd, Docker engine, python3,
+the machine's extra CA certificates) is built on it. Each tag carries a hash of
+its inputs, so an unchanged input means the image is reused, never rebuilt.
+
+    python -m schoolhub.lab.images host --os debian13   # prints the host image tag
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+DEBIAN_SUITES = {"bullseye", "bookworm", "trixie", "forky", "sid", "stable", "testing"}
+# Bump when the way the base image is made changes (its inputs are otherwise only text).
+BASE_RECIPE = "debootstrap --variant=minbase v1"
+HOST_PACKAGES = (
+    "systemd systemd-sysv dbus python3 python3-apt sudo ca-certificates "
+    "iproute2 procps iputils-ping"
+)
+
+
+@dataclass(frozen=True)
+class HostOS:
+    name: str
+    suite: str
+    packages: str  # beyond HOST_PACKAGES
+
+
+HOST_OSES = {
+    "debian12": HostOS("debian12", "bookworm", "docker.io"),
+    # Debian 13 split the Docker CLI out of docker.io.
+    "debian13": HostOS("debian13", "trixie", "docker.io docker-cli"),
+}
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def log(message: str) -> None:
+    print(f"images: {message}", file=sys.stderr, flush=True)
+
+
+def short_hash(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def parse_apt_sources(text: str, deb822: bool) -> list[tuple[str, list[str]]]:
+    """Return (uri, suites) pairs from a sources.list or a deb822 .sources file."""
+    entries = []
+    if deb822:
+        for stanza in re.split(r"\n\s*\n", text):
+            fields = {}
+            for line in stanza.splitlines():
+                if line.startswith("#") or ":" not in line:
+                    continue
+                key, value = line.split(":", 1)
+                fields[key.strip().lower()] = value.split()
+            if "deb" in fields.get("types", []) and fields.get("enabled", ["yes"]) != ["no"]:
+                entries += [(uri, fields.get("suites", [])) for uri in fields.get("uris", [])]
+    else:
+        for line in text.splitlines():
+            words = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
+            if len(words) >= 3 and words[0] == "deb":
+                entries.append((words[1], [words[2]]))
+    return entries
+
+
+def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
+    """The Debian archive this machine's apt uses (DEBIAN_MIRROR overrides it)."""
+    if os.environ.get("DEBIAN_MIRROR"):
+        return os.environ["DEBIAN_MIRROR"]
+    files = [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*"))]
+    for path in files:
+        if not path.is_file() or path.suffix not in {"", ".list", ".sources"}:
+            continue
+        for uri, suites in parse_apt_sources(path.read_text(), path.suffix == ".sources"):
+            if any(suite in DEBIAN_SUITES for suite in suites):
+                return uri.rstrip("/")
+    raise BuildError(
+        f"no Debian mirror found in {apt_dir}/sources.list(.d): "
+        "set DEBIAN_MIRROR to your Debian archive's URL (the one apt would use)"
+    )
+
+
+def run(*args: str, stdin=None) -> None:
+    """Run a build command quietly; on failure, raise with the end of what it said."""
+    done = subprocess.run(args, stdin=stdin, capture_output=True, text=True)
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()[-15:]
+        raise BuildError(f"{' '.join(args[:3])} ... failed:\n" + "\n".join(said))
+
+
+def image_exists(tag: str) -> bool:
+    found = subprocess.run(["docker", "image", "inspect", tag], capture_output=True)
+    return found.returncode == 0
+
+
+def build_base(suite: str, mirror: str) -> str:
+    tag = f"schoolhub-base:{suite}-{short_hash(BASE_RECIPE, suite, mirror)}"
+    if image_exists(tag):
+        log(f"reusing {tag}")
+        return tag
+    if shutil.which("debootstrap") is None:
+        raise BuildError("debootstrap is not installed: apt-get install debootstrap")
+    log(f"building {tag}: debootstrap {suite} from {mirror} (about a minute)...")
+    with tempfile.TemporaryDirectory(prefix="schoolhub-rootfs-") as root:
+        run("debootstrap", "--variant=minbase", suite, root, mirror)
+        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
+        label = f"LABEL org.schoolhub.recipe={BASE_RECIPE!r}"
+        run("docker", "import", "--change", label, "-", tag, stdin=tar.stdout)
+        if tar.wait() != 0:
+            raise BuildError(f"tar of the {suite} root file system failed")
+    return tag
+
+
+def extra_ca_files(ca_dir: Path) -> list[Path]:
+    return sorted(ca_dir.glob("*.crt")) if ca_dir.is_dir() else []
+
+
+def build_host(host_os: HostOS, mirror: str, ca_dir: Path) -> str:
+    base = build_base(host_os.suite, mirror)
+    dockerfile = (HERE / "host.Dockerfile").read_text()
+    packages = f"{HOST_PACKAGES} {host_os.packages}"
+    cas = extra_ca_files(ca_dir)
+    digest = short_hash(dockerfile, packages, base, *(p.name + p.read_text() for p in cas))
+    tag = f"schoolhub-host:{host_os.name}-{digest}"
+    if image_exists(tag):
+        log(f"reusing {tag}")
+        return tag
+    log(f"building {tag} (systemd, Docker engine, python3; a few minutes)...")
+    with tempfile.TemporaryDirectory(prefix="schoolhub-host-") as context:
+        (Path(context) / "ca").mkdir()
+        for ca in cas:
+            shutil.copy(ca, Path(context) / "ca" / ca.name)
+        (Path(context) / "Dockerfile").write_text(dockerfile)
+        run(
+            "docker",
+            "build",
+            "--build-arg",
+            f"BASE={base}",
+            "--build-arg",
+            f"PACKAGES={packages}",
+            "--tag",
+            tag,
+            context,
+        )
+    return tag
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["host", "base"])
+    parser.add_argument(
+        "--os",
+        default=os.environ.get("HOST_OS", "debian13"),
+        choices=sorted(HOST_OSES),
+        help="host operating system (HOST_OS)",
+    )
+    parser.add_argument(
+        "--ca-dir",
+        type=Path,
+        default=Path("/usr/local/share/ca-certificates"),
+        help="extra CA certificates (*.crt) to trust inside the hosts",
+    )
+    args = parser.parse_args(argv)
+    host_os = HOST_OSES[args.os]
+    try:
+        mirror = debian_mirror()
+        if args.what == "base":
+            print(build_base(host_os.suite, mirror))
+        else:
+            print(build_host(host_os, mirror, args.ca_dir))
+    except BuildError as error:
+        log(f"error: {error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

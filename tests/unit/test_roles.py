@@ -1,0 +1,82 @@
+"""Every role documents exactly the variables it defines, and production
+defaults carry no setting that only container test hosts need."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "defaults/main.yml").exists())
+PY_TYPES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "path": str}
+
+# Settings that exist only because test hosts are containers (see the README).
+CONTAINER_ONLY = ["DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE", "allow_set_io_flusher_fail"]
+
+
+def load(path: Path):
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def spec_options(role: str) -> dict:
+    specs = load(ROOT / "roles" / role / "meta/argument_specs.yml")["argument_specs"]
+    return specs["main"]["options"]
+
+
+def test_there_are_roles():
+    assert {"common", "docker"} <= set(ROLES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_argument_specs_match_defaults(role):
+    defaults = load(ROOT / "roles" / role / "defaults/main.yml")
+    assert sorted(spec_options(role)) == sorted(defaults)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_option_is_described_and_typed(role):
+    for name, option in spec_options(role).items():
+        assert name.startswith(f"{role}_"), f"{name} lacks the role prefix {role}_"
+        assert option.get("description"), f"{role}: {name} has no description"
+        assert option.get("type") in PY_TYPES, f"{role}: {name} has no known type"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_spec_defaults_equal_the_defaults_file(role):
+    defaults = load(ROOT / "roles" / role / "defaults/main.yml")
+    for name, option in spec_options(role).items():
+        value = defaults[name]
+        if "default" in option:
+            assert option["default"] == value, f"{role}: {name} default differs from the spec"
+        if not (isinstance(value, str) and "{{" in value):
+            assert isinstance(value, PY_TYPES[option["type"]]), f"{role}: {name} has wrong type"
+        if "choices" in option:
+            assert value in option["choices"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_production_defaults_carry_no_container_only_setting(role):
+    for path in (ROOT / "roles" / role).rglob("*.yml"):
+        text = path.read_text()
+        for setting in CONTAINER_ONLY:
+            assert setting not in text, f"{path.relative_to(ROOT)} carries {setting}"
+
+
+def test_container_only_settings_live_in_the_test_inventory():
+    """The other half of the rule: the molecule base config does set them."""
+    molecule = (ROOT / ".config/molecule/config.yml").read_text()
+    assert "DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE" in molecule
+
+
+def test_docker_service_environment_is_empty_by_default():
+    defaults = load(ROOT / "roles/docker/defaults/main.yml")
+    assert defaults["docker_service_environment"] == {}
+    assert defaults["docker_default_address_pools"] == []
+
+
+@pytest.mark.parametrize("release", ["Debian-12", "Debian-13", "Ubuntu"])
+def test_docker_role_knows_each_release(release):
+    packages = load(ROOT / f"roles/docker/vars/{release}.yml")["_docker_distribution_packages"]
+    assert "docker.io" in packages
+    # Debian 13 split the CLI out of docker.io.
+    assert ("docker-cli" in packages) == (release == "Debian-13")
