@@ -1,0 +1,328 @@
+"""Turn one YAML document into the JupyterHub configuration.
+
+The `jupyterhub` role renders `schoolhub.yaml` from inventory variables; the
+hub image's `jupyterhub_config.py` is only::
+
+    from schoolhub.config import configure
+    configure(c, "/srv/jupyterhub/schoolhub.yaml")
+
+Settings are merged over DEFAULTS (deep copies, the defaults are never
+mutated); an unknown key or a bad value is an error naming the key. Secrets are
+never in the YAML: they are read from files in `hub.secrets_dir`.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULTS: dict[str, Any] = {
+    "hub": {
+        # Where the hub listens inside its container, and the name other containers use.
+        "ip": "0.0.0.0",  # noqa: S104 (inside a container, behind the proxy)
+        "port": 8081,
+        "connect_host": "jupyterhub",
+        "data_dir": "/srv/jupyterhub/data",
+        "secrets_dir": "/srv/jupyterhub/secrets",
+        "admin_users": [],
+        # Never stop user servers when the hub stops: restarting the hub keeps them.
+        "cleanup_servers": False,
+        "concurrent_spawn_limit": 50,
+        "active_server_limit": 0,
+        "log_level": "INFO",
+    },
+    "proxy": {
+        "api_url": "http://proxy:8001",
+    },
+    "auth": {
+        "kind": "github",
+        "github": {
+            "org": "",
+            "user_teams": [],
+            "admin_teams": [],
+            "client_id": "",
+            "callback_url": "",
+            "url": "https://github.com",
+            # Where browsers are sent to sign in, when it differs from `url`.
+            "browser_url": "",
+            # Seconds before a user's teams are fetched again (on the next request or spawn).
+            "refresh_age": 300,
+        },
+        "native": {
+            "admin_users": [],
+            "open_signup": False,
+            "minimum_password_length": 10,
+        },
+    },
+    "spawner": {
+        "kind": "docker",
+        "image": "",
+        "network": "schoolhub",
+        "pull_policy": "ifnotpresent",
+        "home_volume": "schoolhub-home-{username}",
+        "default_url": "/lab",
+        "uid": 1000,
+        "gid": 100,
+        "mem_limit": "2G",
+        "cpu_limit": 1.0,
+        "admin_mem_limit": "",
+        "admin_cpu_limit": 0.0,
+        # Sized for a first pull of a multi-GB image on a busy host.
+        "start_timeout": 600,
+        "http_timeout": 180,
+        "environment": {},
+        "remove_containers": True,
+    },
+    "culler": {
+        "enabled": True,
+        "timeout": 3600,
+        "every": 300,
+        "max_age": 0,
+    },
+}
+
+# What each leaf must be; the type of the default otherwise.
+NUMBER = (int, float)
+SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$")
+# GitHub team names as admins see them; slugs are computed.
+TEAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+class ConfigError(ValueError):
+    """The YAML is wrong; the message names the key."""
+
+
+def merge(defaults: dict, given: dict, path: str = "") -> dict:
+    """Deep-merge `given` over a copy of `defaults`; unknown keys and wrong types are errors."""
+    result = copy.deepcopy(defaults)
+    if not isinstance(given, dict):
+        raise ConfigError(f"{path or 'the document'} must be a mapping, got {given!r}")
+    for key, value in given.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in defaults:
+            known = ", ".join(sorted(defaults))
+            raise ConfigError(f"{where}: unknown setting (known here: {known})")
+        default = defaults[key]
+        if isinstance(default, dict) and default and key != "environment":
+            result[key] = merge(default, value or {}, where)
+            continue
+        expected = NUMBER if isinstance(default, float) else type(default)
+        if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+            raise ConfigError(
+                f"{where}: expected {getattr(expected, '__name__', 'a number')}, got {value!r}"
+            )
+        result[key] = copy.deepcopy(value)
+    return result
+
+
+def slugify(team_name: str) -> str:
+    """GitHub's team slug, as used in its API and in `org:slug` group names."""
+    return re.sub(r"[^a-z0-9_]+", "-", team_name.lower()).strip("-")
+
+
+def validate(cfg: dict) -> None:
+    auth, spawner = cfg["auth"], cfg["spawner"]
+    if auth["kind"] not in ("github", "native"):
+        raise ConfigError(f"auth.kind: must be github or native, got {auth['kind']!r}")
+    if auth["kind"] == "github":
+        gh = auth["github"]
+        for key in ("org", "client_id", "callback_url"):
+            if not gh[key]:
+                raise ConfigError(f"auth.github.{key}: required when auth.kind is github")
+        if not ORG_RE.match(gh["org"]):
+            raise ConfigError(f"auth.github.org: {gh['org']!r} is not a GitHub organisation name")
+        if not gh["user_teams"] and not gh["admin_teams"]:
+            raise ConfigError("auth.github: name at least one of user_teams or admin_teams")
+        for key in ("user_teams", "admin_teams"):
+            for team in gh[key]:
+                if not isinstance(team, str) or not TEAM_RE.match(team):
+                    raise ConfigError(f"auth.github.{key}: {team!r} is not a team name")
+    if auth["kind"] == "native" and not auth["native"]["admin_users"]:
+        raise ConfigError("auth.native.admin_users: name the first admin, who signs up first")
+    if spawner["kind"] != "docker":
+        raise ConfigError(f"spawner.kind: must be docker, got {spawner['kind']!r}")
+    if not spawner["image"]:
+        raise ConfigError("spawner.image: required (the single-user image)")
+    if spawner["pull_policy"] not in ("always", "ifnotpresent", "never", "skip"):
+        raise ConfigError(f"spawner.pull_policy: unknown policy {spawner['pull_policy']!r}")
+    for key in ("mem_limit", "admin_mem_limit"):
+        if spawner[key] and not SIZE_RE.match(str(spawner[key])):
+            raise ConfigError(f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M")
+    if "{username}" not in spawner["home_volume"]:
+        raise ConfigError("spawner.home_volume: must contain {username} (one volume per user)")
+    for key in ("start_timeout", "http_timeout"):
+        if spawner[key] <= 0:
+            raise ConfigError(f"spawner.{key}: must be positive")
+    culler = cfg["culler"]
+    if culler["enabled"] and (culler["timeout"] <= 0 or culler["every"] <= 0):
+        raise ConfigError("culler.timeout and culler.every: must be positive")
+
+
+def load(path: str | Path) -> dict:
+    """Read, merge and check the YAML document."""
+    try:
+        given = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+    cfg = merge(DEFAULTS, given)
+    validate(cfg)
+    return cfg
+
+
+def read_secret(cfg: dict, name: str) -> str:
+    path = Path(cfg["hub"]["secrets_dir"]) / name
+    try:
+        value = path.read_text().strip()
+    except OSError as error:
+        raise ConfigError(f"secret {name}: cannot read {path}: {error.strerror}") from error
+    if not value:
+        raise ConfigError(f"secret {name}: {path} is empty")
+    return value
+
+
+def apply_hub(c, cfg: dict) -> None:
+    hub = cfg["hub"]
+    c.JupyterHub.hub_bind_url = f"http://{hub['ip']}:{hub['port']}"
+    c.JupyterHub.hub_connect_url = f"http://{hub['connect_host']}:{hub['port']}"
+    c.JupyterHub.db_url = f"sqlite:///{hub['data_dir']}/jupyterhub.sqlite"
+    c.JupyterHub.cookie_secret = bytes.fromhex(read_secret(cfg, "cookie_secret"))
+    c.CryptKeeper.keys = [bytes.fromhex(read_secret(cfg, "crypt_key"))]
+    c.JupyterHub.cleanup_servers = hub["cleanup_servers"]
+    c.JupyterHub.concurrent_spawn_limit = hub["concurrent_spawn_limit"]
+    c.JupyterHub.active_server_limit = hub["active_server_limit"]
+    c.JupyterHub.log_level = hub["log_level"]
+    c.Authenticator.admin_users = set(hub["admin_users"])
+
+
+def apply_proxy(c, cfg: dict) -> None:
+    # The proxy is its own container: the hub neither starts nor stops it.
+    c.ConfigurableHTTPProxy.should_start = False
+    c.ConfigurableHTTPProxy.api_url = cfg["proxy"]["api_url"]
+    c.ConfigurableHTTPProxy.auth_token = read_secret(cfg, "proxy_auth_token")
+
+
+def team_groups(org: str) -> Callable[[dict], list[str]]:
+    """auth_state -> the user's teams in `org`, as `org:slug` group names."""
+
+    def groups(auth_state: dict) -> list[str]:
+        return [
+            f"{org}:{team['slug']}"
+            for team in auth_state.get("teams") or []
+            if team.get("organization", {}).get("login", "").lower() == org.lower()
+        ]
+
+    return groups
+
+
+def apply_github(c, cfg: dict) -> None:
+    gh = cfg["auth"]["github"]
+    org = gh["org"]
+    c.JupyterHub.authenticator_class = "github"
+    c.GitHubOAuthenticator.github_url = gh["url"]
+    if gh["browser_url"]:
+        c.GitHubOAuthenticator.authorize_url = f"{gh['browser_url']}/login/oauth/authorize"
+    c.GitHubOAuthenticator.client_id = gh["client_id"]
+    c.GitHubOAuthenticator.client_secret = read_secret(cfg, "github_client_secret")
+    c.GitHubOAuthenticator.oauth_callback_url = gh["callback_url"]
+    c.GitHubOAuthenticator.scope = ["read:org"]
+    # Teams come from GitHub at every sign-in and every auth refresh, so a team
+    # change applies without anyone touching the hub.
+    c.GitHubOAuthenticator.enable_auth_state = True
+    c.GitHubOAuthenticator.populate_teams_in_auth_state = True
+    c.GitHubOAuthenticator.manage_groups = True
+    c.GitHubOAuthenticator.auth_state_groups_key = team_groups(org)
+    users = {f"{org}:{slugify(t)}" for t in gh["user_teams"]}
+    admins = {f"{org}:{slugify(t)}" for t in gh["admin_teams"]}
+    c.GitHubOAuthenticator.allowed_groups = users | admins
+    c.GitHubOAuthenticator.admin_groups = admins
+    c.GitHubOAuthenticator.auth_refresh_age = gh["refresh_age"]
+    c.GitHubOAuthenticator.refresh_pre_spawn = True
+
+
+def apply_native(c, cfg: dict) -> None:
+    native = cfg["auth"]["native"]
+    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+    c.JupyterHub.template_paths = [native_templates()]
+    # The first admin signs up without approval; everyone else waits for an admin.
+    c.Authenticator.admin_users = set(cfg["hub"]["admin_users"]) | set(native["admin_users"])
+    c.NativeAuthenticator.open_signup = native["open_signup"]
+    c.NativeAuthenticator.minimum_password_length = native["minimum_password_length"]
+    c.NativeAuthenticator.check_common_password = True
+    c.Authenticator.allow_all = True
+
+
+def native_templates() -> str:
+    import nativeauthenticator
+
+    return str(Path(nativeauthenticator.__file__).parent / "templates")
+
+
+def apply_spawner(c, cfg: dict) -> None:
+    sp = cfg["spawner"]
+    c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolDockerSpawner"
+    c.DockerSpawner.image = sp["image"]
+    c.DockerSpawner.pull_policy = sp["pull_policy"]
+    c.DockerSpawner.network_name = sp["network"]
+    c.DockerSpawner.use_internal_ip = True
+    c.DockerSpawner.remove = sp["remove_containers"]
+    c.DockerSpawner.name_template = "jupyter-{username}"
+    # One named volume per user ({username} is escaped for Docker), mounted at
+    # the user's real name.
+    c.DockerSpawner.volumes = {sp["home_volume"]: "/home/{raw_username}"}
+    c.DockerSpawner.notebook_dir = "/home/{raw_username}"
+    c.DockerSpawner.default_url = sp["default_url"]
+    # docker-stacks convention: start as root, become NB_USER with NB_UID.
+    c.DockerSpawner.extra_create_kwargs = {"user": "root"}
+    c.DockerSpawner.environment = {
+        "NB_UID": str(sp["uid"]),
+        "NB_GID": str(sp["gid"]),
+        "CHOWN_HOME": "yes",
+        "CHOWN_HOME_OPTS": "-R",
+        **sp["environment"],
+    }
+    c.DockerSpawner.mem_limit = sp["mem_limit"] or None
+    c.DockerSpawner.cpu_limit = sp["cpu_limit"] or None
+    c.SchoolDockerSpawner.admin_mem_limit = sp["admin_mem_limit"]
+    c.SchoolDockerSpawner.admin_cpu_limit = sp["admin_cpu_limit"]
+    c.Spawner.start_timeout = sp["start_timeout"]
+    c.Spawner.http_timeout = sp["http_timeout"]
+
+
+def apply_culler(c, cfg: dict) -> None:
+    culler = cfg["culler"]
+    if not culler["enabled"]:
+        return
+    command = [
+        "python3",
+        "-m",
+        "jupyterhub_idle_culler",
+        f"--timeout={culler['timeout']}",
+        f"--cull-every={culler['every']}",
+    ]
+    if culler["max_age"]:
+        command.append(f"--max-age={culler['max_age']}")
+    c.JupyterHub.load_roles = [
+        {
+            "name": "idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["idle-culler"],
+        }
+    ]
+    c.JupyterHub.services = [{"name": "idle-culler", "command": command}]
+
+
+def configure(c, path: str | Path) -> dict:
+    """Apply the YAML document at `path` to the traitlets config `c`."""
+    cfg = load(path)
+    apply_hub(c, cfg)
+    apply_proxy(c, cfg)
+    (apply_github if cfg["auth"]["kind"] == "github" else apply_native)(c, cfg)
+    apply_spawner(c, cfg)
+    apply_culler(c, cfg)
+    return cfg

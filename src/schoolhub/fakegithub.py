@@ -1,0 +1,322 @@
+"""A fake GitHub for the lab and the tests; never used in production.
+
+It answers exactly what oauthenticator's GitHubOAuthenticator calls when its
+`github_url` points here (the GitHub Enterprise layout, API under /api/v3):
+the OAuth authorize page (pick who you are), the token exchange, /user,
+/user/emails, /user/teams (paginated with Link headers) and the org/team
+membership checks. Org owners' tokens may add or remove team members with
+GitHub's own membership endpoints, so tests can change teams at run time.
+
+    python -m schoolhub.fakegithub --data github.yaml --port 8080
+
+The data file (YAML):
+
+    users:
+      - {login: alice, name: Alice Student, email: alice@school.example}
+    orgs:
+      growth-school:
+        owners: [carol]
+        teams: {Participants: [alice], TAs: [carol]}
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import html
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import yaml
+from tornado import ioloop, web
+
+SCOPES = "read:org,user:email"
+
+
+class DataError(ValueError):
+    pass
+
+
+def slugify(team_name: str) -> str:
+    """GitHub's team slug: `TAs` -> `tas`, `Summer School` -> `summer-school`."""
+    return re.sub(r"[^a-z0-9_]+", "-", team_name.lower()).strip("-")
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 S256: base64url(sha256(verifier)) without padding."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+@dataclass
+class Team:
+    name: str
+    org: str
+    members: set[str] = field(default_factory=set)
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.name)
+
+
+@dataclass
+class World:
+    """Users, orgs and teams, and the codes and tokens handed out."""
+
+    users: dict[str, dict]
+    teams: list[Team]
+    owners: dict[str, set[str]]
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # code -> (login, PKCE code_challenge or "")
+    codes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: dict) -> World:
+        if not isinstance(data, dict) or not isinstance(data.get("users"), list):
+            raise DataError("the data needs a `users` list")
+        users = {}
+        for number, user in enumerate(data["users"], start=1):
+            if not isinstance(user, dict) or not user.get("login"):
+                raise DataError(f"users[{number - 1}] needs a `login`")
+            users[user["login"]] = {
+                "login": user["login"],
+                "id": user.get("id", 1000 + number),
+                "name": user.get("name", user["login"]),
+                "email": user.get("email", f"{user['login']}@users.noreply.example"),
+            }
+        teams, owners = [], {}
+        for org, spec in (data.get("orgs") or {}).items():
+            spec = spec or {}
+            owners[org] = set(spec.get("owners", []))
+            for name, members in (spec.get("teams") or {}).items():
+                unknown = set(members or []) - set(users)
+                if unknown:
+                    raise DataError(f"orgs.{org}.teams.{name}: unknown users {sorted(unknown)}")
+                teams.append(Team(name, org, set(members or [])))
+        return cls(users, teams, owners)
+
+    def token_for(self, login: str) -> str:
+        return "fgh_" + hmac.new(self.secret, login.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def login_for(self, token: str) -> str | None:
+        return next((u for u in self.users if hmac.compare_digest(self.token_for(u), token)), None)
+
+    def team(self, org: str, slug: str) -> Team | None:
+        return next((t for t in self.teams if t.org == org and t.slug == slug), None)
+
+    def teams_of(self, login: str) -> list[Team]:
+        return [t for t in self.teams if login in t.members]
+
+    def in_org(self, org: str, login: str) -> bool:
+        return login in self.owners.get(org, set()) or any(
+            t.org == org and login in t.members for t in self.teams
+        )
+
+
+class Base(web.RequestHandler):
+    @property
+    def world(self) -> World:
+        return self.settings["world"]
+
+    def send_json(self, body, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(body))
+
+    def not_found(self) -> None:
+        self.send_json({"message": "Not Found"}, 404)
+
+    def current_login(self) -> str | None:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not token:
+            return None
+        return self.world.login_for(token.strip())
+
+    def require_login(self) -> str:
+        login = self.current_login()
+        if login is None:
+            self.send_json({"message": "Bad credentials"}, 401)
+            raise web.Finish()
+        return login
+
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Sign in to GitHub (fake)</title>
+<style>body{{font-family:sans-serif;max-width:40em;margin:3em auto}}
+button{{display:block;width:100%;margin:.4em 0;padding:.6em;font-size:1em;text-align:left}}</style>
+</head><body>
+<h1>Fake GitHub</h1>
+<p>A test stand-in for GitHub. Choose who you are to sign in to
+<b>{client}</b>:</p>
+<form method="post">{hidden}{buttons}</form>
+</body></html>"""
+
+
+class Authorize(Base):
+    """The page a browser is sent to: choose a user, get redirected back with a code."""
+
+    def get(self) -> None:
+        keys = ("client_id", "redirect_uri", "state", "code_challenge")
+        params = {k: self.get_argument(k, "") for k in keys}
+        if not params["redirect_uri"]:
+            raise web.HTTPError(400, "redirect_uri is required")
+        hidden = "".join(
+            f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in params.items()
+        )
+        buttons = "".join(self.button(login) for login in self.world.users)
+        client = html.escape(params["client_id"])
+        self.finish(PAGE.format(client=client, hidden=hidden, buttons=buttons))
+
+    def button(self, login: str) -> str:
+        user = self.world.users[login]
+        teams = ", ".join(t.name for t in self.world.teams_of(login)) or "no team"
+        return (
+            f'<button name="login" value="{html.escape(login)}">{html.escape(login)} — '
+            f"{html.escape(user['name'])} <small>({html.escape(teams)})</small></button>"
+        )
+
+    def post(self) -> None:
+        login = self.get_argument("login")
+        if login not in self.world.users:
+            raise web.HTTPError(400, f"unknown user {login}")
+        code = secrets.token_urlsafe(16)
+        self.world.codes[code] = (login, self.get_argument("code_challenge", ""))
+        query = urlencode({"code": code, "state": self.get_argument("state", "")})
+        redirect_uri = self.get_argument("redirect_uri")
+        self.redirect(redirect_uri + ("&" if "?" in redirect_uri else "?") + query)
+
+
+class AccessToken(Base):
+    def post(self) -> None:
+        login, challenge = self.world.codes.pop(self.get_argument("code", ""), (None, ""))
+        verifier = self.get_argument("code_verifier", "")
+        if login is None or (challenge and pkce_challenge(verifier) != challenge):
+            # GitHub answers 200 with an error body for a bad code.
+            self.send_json({"error": "bad_verification_code"})
+            return
+        self.send_json(
+            {"access_token": self.world.token_for(login), "token_type": "bearer", "scope": SCOPES}
+        )
+
+
+class User(Base):
+    def get(self) -> None:
+        self.send_json(self.world.users[self.require_login()])
+
+
+class UserEmails(Base):
+    def get(self) -> None:
+        user = self.world.users[self.require_login()]
+        self.send_json([{"email": user["email"], "primary": True, "verified": True}])
+
+
+class UserTeams(Base):
+    def get(self) -> None:
+        login = self.require_login()
+        teams = [
+            {"name": t.name, "slug": t.slug, "organization": {"login": t.org}}
+            for t in self.world.teams_of(login)
+        ]
+        per_page = max(1, min(100, int(self.get_argument("per_page", "30"))))
+        page = max(1, int(self.get_argument("page", "1")))
+        if page * per_page < len(teams):
+            base = f"{self.request.protocol}://{self.request.host}{self.request.path}"
+            self.set_header("Link", f'<{base}?per_page={per_page}&page={page + 1}>; rel="next"')
+        self.send_json(teams[(page - 1) * per_page : page * per_page])
+
+
+class TeamMember(Base):
+    """GET .../teams/<slug>/members/<login>: 204 when a member (the legacy check)."""
+
+    def get(self, org: str, slug: str, login: str) -> None:
+        self.require_login()
+        team = self.world.team(org, slug)
+        if team is None or login not in team.members:
+            self.not_found()
+            return
+        self.set_status(204)
+
+
+class TeamMembership(Base):
+    """PUT/DELETE .../teams/<slug>/memberships/<login>, by an org owner."""
+
+    def check(self, org: str, slug: str, login: str) -> Team | None:
+        caller = self.require_login()
+        if caller not in self.world.owners.get(org, set()):
+            self.send_json({"message": "Must be an organization owner"}, 403)
+            return None
+        team = self.world.team(org, slug)
+        if team is None or login not in self.world.users:
+            self.not_found()
+        return team
+
+    def put(self, org: str, slug: str, login: str) -> None:
+        team = self.check(org, slug, login)
+        if team is not None and login in self.world.users:
+            team.members.add(login)
+            self.send_json({"state": "active", "role": "member"})
+
+    def delete(self, org: str, slug: str, login: str) -> None:
+        team = self.check(org, slug, login)
+        if team is not None and login in self.world.users:
+            team.members.discard(login)
+            self.set_status(204)
+
+
+class OrgMember(Base):
+    def get(self, org: str, login: str) -> None:
+        self.require_login()
+        if not self.world.in_org(org, login):
+            self.not_found()
+            return
+        self.set_status(204)
+
+
+class Health(Base):
+    def get(self) -> None:
+        self.send_json({"fake": "github", "users": len(self.world.users)})
+
+
+def make_app(world: World) -> web.Application:
+    name = r"([A-Za-z0-9_.-]+)"
+    return web.Application(
+        [
+            (r"/", Health),
+            (r"/login/oauth/authorize", Authorize),
+            (r"/login/oauth/access_token", AccessToken),
+            (r"/api/v3/user", User),
+            (r"/api/v3/user/emails", UserEmails),
+            (r"/api/v3/user/teams", UserTeams),
+            (rf"/api/v3/orgs/{name}/teams/{name}/members/{name}", TeamMember),
+            (rf"/api/v3/orgs/{name}/teams/{name}/memberships/{name}", TeamMembership),
+            (rf"/api/v3/orgs/{name}/members/{name}", OrgMember),
+        ],
+        world=world,
+        xsrf_cookies=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A fake GitHub for tests and the lab.")
+    parser.add_argument("--data", type=Path, required=True, help="users, orgs and teams (YAML)")
+    parser.add_argument("--ip", default="0.0.0.0")  # noqa: S104 (it runs in a container)
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    try:
+        world = World.from_data(yaml.safe_load(args.data.read_text()))
+    except (OSError, yaml.YAMLError, DataError) as error:
+        parser.error(f"{args.data}: {error}")
+    make_app(world).listen(args.port, args.ip)
+    print(f"fake GitHub on {args.ip}:{args.port} with {len(world.users)} users", flush=True)
+    ioloop.IOLoop.current().start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""The YAML document -> JupyterHub configuration, one behaviour per test."""
+
+import copy
+
+import pytest
+import yaml
+from traitlets.config import Config
+
+from schoolhub import config
+
+GITHUB = {
+    "auth": {
+        "kind": "github",
+        "github": {
+            "org": "growth-school",
+            "user_teams": ["Participants"],
+            "admin_teams": ["TAs"],
+            "client_id": "abc",
+            "callback_url": "https://hub.example/hub/oauth_callback",
+        },
+    },
+    "spawner": {"image": "school/notebook:2026"},
+}
+
+
+@pytest.fixture
+def secrets(tmp_path):
+    directory = tmp_path / "secrets"
+    directory.mkdir()
+    for name, value in {
+        "cookie_secret": "00" * 32,
+        "crypt_key": "11" * 32,
+        "proxy_auth_token": "proxy-token",
+        "github_client_secret": "gh-secret",
+    }.items():
+        (directory / name).write_text(value + "\n")
+    return directory
+
+
+@pytest.fixture
+def make(tmp_path, secrets):
+    """Write a document (GITHUB, updated) and return its applied Config."""
+
+    def make(update=None, base=GITHUB):
+        doc = copy.deepcopy(base)
+        doc.setdefault("hub", {})["secrets_dir"] = str(secrets)
+        for section, values in (update or {}).items():
+            if isinstance(values, dict):
+                doc.setdefault(section, {}).update(values)
+            else:
+                doc[section] = values
+        path = tmp_path / "schoolhub.yaml"
+        path.write_text(yaml.safe_dump(doc))
+        c = Config()
+        config.configure(c, path)
+        return c
+
+    return make
+
+
+def error_of(make, update) -> str:
+    with pytest.raises(config.ConfigError) as raised:
+        make(update)
+    return str(raised.value)
+
+
+# --- hub and proxy ---------------------------------------------------------
+
+
+def test_restarting_the_hub_keeps_servers(make):
+    c = make()
+    assert c.JupyterHub.cleanup_servers is False
+    assert c.ConfigurableHTTPProxy.should_start is False
+
+
+def test_secrets_come_from_files(make):
+    c = make()
+    assert c.JupyterHub.cookie_secret == bytes(32)
+    assert c.CryptKeeper["keys"] == [bytes.fromhex("11" * 32)]
+    assert c.ConfigurableHTTPProxy.auth_token == "proxy-token"
+    assert c.GitHubOAuthenticator.client_secret == "gh-secret"
+
+
+def test_missing_secret_is_named(make, secrets):
+    (secrets / "crypt_key").unlink()
+    assert "secret crypt_key" in error_of(make, {})
+
+
+def test_empty_secret_is_named(make, secrets):
+    (secrets / "proxy_auth_token").write_text("\n")
+    assert "proxy_auth_token" in error_of(make, {})
+
+
+def test_database_is_on_the_local_data_dir(make):
+    assert make().JupyterHub.db_url == "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
+
+
+def test_hub_urls(make):
+    c = make({"hub": {"connect_host": "hub", "port": 8081}})
+    assert c.JupyterHub.hub_bind_url == "http://0.0.0.0:8081"
+    assert c.JupyterHub.hub_connect_url == "http://hub:8081"
+
+
+# --- GitHub teams ----------------------------------------------------------
+
+
+def test_team_names_become_slug_groups(make):
+    c = make()
+    assert c.GitHubOAuthenticator.allowed_groups == {
+        "growth-school:participants",
+        "growth-school:tas",
+    }
+    assert c.GitHubOAuthenticator.admin_groups == {"growth-school:tas"}
+
+
+def test_team_changes_apply_at_refresh(make):
+    c = make()
+    assert c.GitHubOAuthenticator.enable_auth_state is True
+    assert c.GitHubOAuthenticator.populate_teams_in_auth_state is True
+    assert c.GitHubOAuthenticator.manage_groups is True
+    assert c.GitHubOAuthenticator.refresh_pre_spawn is True
+    assert "read:org" in c.GitHubOAuthenticator.scope
+
+
+def test_groups_come_only_from_the_configured_org(make):
+    groups = make().GitHubOAuthenticator.auth_state_groups_key
+    teams = [
+        {"slug": "tas", "organization": {"login": "Growth-School"}},
+        {"slug": "tas", "organization": {"login": "other-org"}},
+    ]
+    assert groups({"teams": teams}) == ["growth-school:tas"]
+    assert groups({}) == []
+
+
+def test_slugs_follow_github():
+    assert config.slugify("TAs") == "tas"
+    assert config.slugify("Summer School 2026") == "summer-school-2026"
+
+
+def test_browser_url_only_changes_the_authorize_page(make):
+    c = make(
+        {
+            "auth": {
+                "kind": "github",
+                "github": {
+                    **GITHUB["auth"]["github"],
+                    "url": "http://fakegithub:8080",
+                    "browser_url": "http://127.0.0.1:8080",
+                },
+            }
+        }
+    )
+    assert c.GitHubOAuthenticator.github_url == "http://fakegithub:8080"
+    assert c.GitHubOAuthenticator.authorize_url == "http://127.0.0.1:8080/login/oauth/authorize"
+
+
+def test_real_github_is_the_default(make):
+    c = make()
+    assert c.GitHubOAuthenticator.github_url == "https://github.com"
+    assert "authorize_url" not in c.GitHubOAuthenticator
+
+
+@pytest.mark.parametrize("key", ["org", "client_id", "callback_url"])
+def test_github_requires(make, key):
+    github = {**GITHUB["auth"]["github"], key: ""}
+    assert f"auth.github.{key}" in error_of(make, {"auth": {"kind": "github", "github": github}})
+
+
+def test_github_needs_a_team(make):
+    github = {**GITHUB["auth"]["github"], "user_teams": [], "admin_teams": []}
+    assert "user_teams" in error_of(make, {"auth": {"kind": "github", "github": github}})
+
+
+def test_bad_team_name_is_named(make):
+    github = {**GITHUB["auth"]["github"], "admin_teams": ["org:TAs"]}
+    assert "auth.github.admin_teams" in error_of(make, {"auth": {"github": github}})
+
+
+# --- NativeAuthenticator ---------------------------------------------------
+
+
+def test_native_needs_its_first_admin(make):
+    assert "auth.native.admin_users" in error_of(make, {"auth": {"kind": "native"}})
+
+
+def test_native_signup_waits_for_approval(make):
+    c = make({"auth": {"kind": "native", "native": {"admin_users": ["ada"]}}})
+    assert c.JupyterHub.authenticator_class == "nativeauthenticator.NativeAuthenticator"
+    assert c.NativeAuthenticator.open_signup is False
+    assert c.Authenticator.admin_users == {"ada"}
+    assert c.JupyterHub.template_paths[0].endswith("nativeauthenticator/templates")
+
+
+# --- spawner ---------------------------------------------------------------
+
+
+def test_one_home_volume_per_user_at_their_name(make):
+    c = make()
+    assert c.DockerSpawner.volumes == {"schoolhub-home-{username}": "/home/{raw_username}"}
+    assert c.DockerSpawner.notebook_dir == "/home/{raw_username}"
+
+
+def test_home_volume_must_be_per_user(make):
+    assert "spawner.home_volume" in error_of(make, {"spawner": {"home_volume": "homes"}})
+
+
+def test_timeouts_are_sized_for_pulls(make):
+    c = make()
+    assert c.Spawner.start_timeout >= 300
+    assert c.Spawner.http_timeout >= 120
+
+
+def test_limits(make):
+    c = make({"spawner": {"mem_limit": "1G", "cpu_limit": 0.5, "admin_mem_limit": "4G"}})
+    assert (c.DockerSpawner.mem_limit, c.DockerSpawner.cpu_limit) == ("1G", 0.5)
+    assert c.SchoolDockerSpawner.admin_mem_limit == "4G"
+
+
+def test_bad_memory_size_is_named(make):
+    assert "spawner.mem_limit" in error_of(make, {"spawner": {"mem_limit": "lots"}})
+
+
+def test_image_is_required(make):
+    assert "spawner.image" in error_of(make, {"spawner": {"image": ""}})
+
+
+def test_containers_start_as_root_then_switch(make):
+    c = make({"spawner": {"uid": 1000}})
+    assert c.DockerSpawner.extra_create_kwargs == {"user": "root"}
+    assert c.DockerSpawner.environment["NB_UID"] == "1000"
+
+
+def test_extra_environment_is_passed(make):
+    c = make({"spawner": {"environment": {"SCHOOL": "growth"}}})
+    assert c.DockerSpawner.environment["SCHOOL"] == "growth"
+
+
+# --- culler ----------------------------------------------------------------
+
+
+def test_culler_is_on_by_default(make):
+    c = make()
+    (service,) = c.JupyterHub.services
+    assert "--timeout=3600" in service["command"]
+    assert c.JupyterHub.load_roles[0]["services"] == ["idle-culler"]
+
+
+def test_culler_can_be_off(make):
+    assert "services" not in make({"culler": {"enabled": False}}).JupyterHub
+
+
+# --- the document itself ---------------------------------------------------
+
+
+def test_unknown_key_is_named(make):
+    assert "spawner.imag: unknown setting" in error_of(make, {"spawner": {"imag": "x"}})
+
+
+def test_wrong_type_is_named(make):
+    assert "hub.port: expected int" in error_of(make, {"hub": {"port": "8081"}})
+
+
+def test_bool_is_not_an_int(make):
+    assert "hub.port" in error_of(make, {"hub": {"port": True}})
+
+
+def test_defaults_are_never_mutated(make):
+    before = copy.deepcopy(config.DEFAULTS)
+    make({"spawner": {"environment": {"A": "1"}}, "hub": {"admin_users": ["x"]}})
+    assert config.DEFAULTS == before
+
+
+def test_unreadable_document_is_named(tmp_path):
+    with pytest.raises(config.ConfigError, match="nothing.yaml"):
+        config.load(tmp_path / "nothing.yaml")
