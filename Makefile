@@ -10,9 +10,11 @@ REPORTS := build/reports
 # Host operating system of the container test hosts: debian13 (default) or debian12.
 HOST_OS ?= debian13
 # Molecule scenarios run by `make molecule` (in this order).
-SCENARIOS ?= default
+SCENARIOS ?= default hub
 # Scenarios also run on the other release by `make test`.
-OTHER_OS_SCENARIOS ?= default
+OTHER_OS_SCENARIOS ?= default hub
+
+IMAGES = $(BIN)/python -m schoolhub.lab.images --os $(HOST_OS)
 
 export HOST_OS
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -52,10 +54,10 @@ unit: venv  ## Unit tests (no Docker needed)
 	mkdir -p $(REPORTS)
 	$(BIN)/pytest tests/unit --junitxml=$(REPORTS)/unit.xml
 
-molecule-%: host-image  ## Run one molecule scenario: make molecule-default HOST_OS=debian12
+molecule-%: host-image  ## Run one molecule scenario: make molecule-hub HOST_OS=debian12
 	mkdir -p $(REPORTS)
-	HOST_IMAGE=$$($(BIN)/python -m schoolhub.lab.images host --os $(HOST_OS)) \
-	  $(BIN)/molecule test --scenario-name $*
+	HOST_IMAGE=$$($(IMAGES) host) BASE_IMAGE=$$($(IMAGES) base) BASE_ARCHIVE=$(CURDIR)/$$($(IMAGES) archive) \
+	  $(BIN)/molecule $(or $(MOLECULE_COMMAND),test) --scenario-name $*
 
 molecule: $(addprefix molecule-,$(SCENARIOS))  ## Run every molecule scenario on HOST_OS
 

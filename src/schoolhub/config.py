@@ -283,7 +283,6 @@ def apply_spawner(c, cfg: dict) -> None:
         "NB_UID": str(sp["uid"]),
         "NB_GID": str(sp["gid"]),
         "CHOWN_HOME": "yes",
-        "CHOWN_HOME_OPTS": "-R",
         **sp["environment"],
     }
     c.DockerSpawner.mem_limit = sp["mem_limit"] or None

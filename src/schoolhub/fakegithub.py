@@ -17,6 +17,7 @@ The data file (YAML):
       growth-school:
         owners: [carol]
         teams: {Participants: [alice], TAs: [carol]}
+    tokens: {carol: <a personal access token, for scripts that change teams>}
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class World:
     users: dict[str, dict]
     teams: list[Team]
     owners: dict[str, set[str]]
+    personal_tokens: dict[str, str] = field(default_factory=dict)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # code -> (login, PKCE code_challenge or "")
     codes: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -99,12 +101,17 @@ class World:
                 if unknown:
                     raise DataError(f"orgs.{org}.teams.{name}: unknown users {sorted(unknown)}")
                 teams.append(Team(name, org, set(members or [])))
-        return cls(users, teams, owners)
+        tokens = data.get("tokens") or {}
+        if set(tokens) - set(users):
+            raise DataError(f"tokens: unknown users {sorted(set(tokens) - set(users))}")
+        return cls(users, teams, owners, {str(v): k for k, v in tokens.items()})
 
     def token_for(self, login: str) -> str:
         return "fgh_" + hmac.new(self.secret, login.encode(), hashlib.sha256).hexdigest()[:32]
 
     def login_for(self, token: str) -> str | None:
+        if token in self.personal_tokens:
+            return self.personal_tokens[token]
         return next((u for u in self.users if hmac.compare_digest(self.token_for(u), token)), None)
 
     def team(self, org: str, slug: str) -> Team | None:

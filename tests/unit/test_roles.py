@@ -8,7 +8,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = sorted(p.name for p in (ROOT / "roles").iterdir() if (p / "defaults/main.yml").exists())
-PY_TYPES = {"str": str, "int": int, "bool": bool, "list": list, "dict": dict, "path": str}
+PY_TYPES = {
+    "str": str,
+    "int": int,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "path": str,
+    "float": float,
+}
 
 # Settings that exist only because test hosts are containers (see the README).
 CONTAINER_ONLY = ["DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE", "allow_set_io_flusher_fail"]

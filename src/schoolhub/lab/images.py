@@ -164,9 +164,26 @@ def build_host(host_os: HostOS, mirror: str, ca_dir: Path) -> str:
     return tag
 
 
+def save_archive(tag: str, directory: Path) -> Path:
+    """`docker save` an image once into `directory` (the tag carries its hash)."""
+    path = directory / (tag.replace(":", "_").replace("/", "_") + ".tar")
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        log(f"saving {tag} to {path}...")
+        partial = path.with_suffix(".partial")
+        run("docker", "save", "--output", str(partial), tag)
+        partial.rename(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["host", "base"])
+    parser.add_argument(
+        "what",
+        choices=["host", "base", "archive"],
+        help="host: the test-host image; base: the Debian base image; "
+        "archive: the base image saved as a file (for hosts without a registry)",
+    )
     parser.add_argument(
         "--os",
         default=os.environ.get("HOST_OS", "debian13"),
@@ -185,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         mirror = debian_mirror()
         if args.what == "base":
             print(build_base(host_os.suite, mirror))
+        elif args.what == "archive":
+            print(save_archive(build_base(host_os.suite, mirror), Path("build/images")))
         else:
             print(build_host(host_os, mirror, args.ca_dir))
     except BuildError as error:

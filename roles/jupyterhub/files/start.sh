@@ -1,0 +1,53 @@
+#!/bin/bash
+# Start a single-user server the docker-stacks way: as root, create NB_USER
+# with NB_UID/NB_GID, own the home, run the before-notebook.d hooks, then run
+# the command as that user.
+set -euo pipefail
+
+NB_USER=${NB_USER:-jovyan}
+NB_UID=${NB_UID:-1000}
+NB_GID=${NB_GID:-100}
+export HOME=/home/$NB_USER
+
+run_hooks() {
+  local hook
+  for hook in /usr/local/bin/before-notebook.d/*; do
+    [ -e "$hook" ] || continue
+    case "$hook" in
+      *.sh) echo "start.sh: sourcing $hook"; source "$hook" ;;
+      *) [ -x "$hook" ] && { echo "start.sh: running $hook"; "$hook"; } ;;
+    esac
+  done
+}
+
+if [ "$(id -u)" != 0 ]; then
+  run_hooks
+  exec "$@"
+fi
+
+getent group "$NB_GID" >/dev/null || groupadd --gid "$NB_GID" "$NB_USER"
+if ! id "$NB_USER" >/dev/null 2>&1; then
+  useradd --badname --no-create-home --home-dir "$HOME" --uid "$NB_UID" \
+    --gid "$NB_GID" --shell /bin/bash "$NB_USER" 2>/dev/null \
+  || useradd --no-create-home --home-dir "$HOME" --uid "$NB_UID" \
+    --gid "$NB_GID" --shell /bin/bash "$NB_USER"
+fi
+mkdir -p "$HOME"
+if [ "${CHOWN_HOME:-no}" = yes ] || [ "$(stat -c %u "$HOME")" = 0 ]; then
+  chown "$NB_UID:$NB_GID" "$HOME"
+fi
+# A new home gets the usual dot files.
+if [ -z "$(ls -A "$HOME")" ]; then
+  cp -rT /etc/skel "$HOME" && chown -R "$NB_UID:$NB_GID" "$HOME"
+fi
+if [ "${GRANT_SUDO:-no}" = yes ]; then
+  echo "$NB_USER ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/notebook
+  chmod 0440 /etc/sudoers.d/notebook
+else
+  rm -f /etc/sudoers.d/notebook
+fi
+
+run_hooks
+cd "$HOME"
+exec setpriv --reuid="$NB_UID" --regid="$NB_GID" --init-groups \
+  env HOME="$HOME" USER="$NB_USER" PATH="$PATH" "$@"

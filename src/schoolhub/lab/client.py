@@ -1,0 +1,116 @@
+"""Act like a user against a hub that signs in through the fake GitHub.
+
+Used by the scenario tests and the lab; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import requests
+
+TIMEOUT = 30  # seconds, for one HTTP request
+
+
+class HubError(RuntimeError):
+    pass
+
+
+@dataclass
+class Signin:
+    """The outcome of one sign-in: the browser session and the last page."""
+
+    session: requests.Session
+    page: requests.Response
+
+    @property
+    def refused(self) -> bool:
+        return self.page.status_code == 403
+
+
+def sign_in(hub_url: str, login: str) -> Signin:
+    """Sign in as `login` through the fake GitHub's page, like a browser."""
+    session = requests.Session()
+    page = session.get(f"{hub_url}/hub/oauth_login", timeout=TIMEOUT)
+    page.raise_for_status()
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    if f'value="{login}"' not in page.text:
+        raise HubError(f"the fake GitHub offers no user {login}")
+    form["login"] = login
+    landed = session.post(page.url.split("?")[0], data=form, timeout=TIMEOUT)
+    return Signin(session, landed)
+
+
+def hub_name(login: str) -> str:
+    """The hub's user name for a GitHub login (JupyterHub lower-cases names)."""
+    return login.lower()
+
+
+class Hub:
+    """The hub's REST API with a user's own token (made through the browser session)."""
+
+    def __init__(self, hub_url: str, signin: Signin, name: str):
+        self.url, self.name = hub_url, name
+        xsrf = signin.session.cookies.get("_xsrf", path="/hub/")
+        made = signin.session.post(
+            f"{hub_url}/hub/api/users/{name}/tokens",
+            json={"note": "tests", "expires_in": 3600},
+            headers={"X-XSRFToken": xsrf or ""},
+            timeout=TIMEOUT,
+        )
+        if made.status_code != 201:
+            raise HubError(f"could not make a token for {name}: {made.status_code} {made.text}")
+        self.headers = {"Authorization": f"token {made.json()['token']}"}
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(
+            method, f"{self.url}/hub/api{path}", headers=self.headers, timeout=TIMEOUT, **kwargs
+        )
+
+    def user(self) -> dict:
+        answer = self.api("GET", f"/users/{self.name}")
+        answer.raise_for_status()
+        return answer.json()
+
+    def server_ready(self) -> bool:
+        server = self.user().get("servers", {}).get("")
+        return bool(server and server.get("ready"))
+
+    def start(self) -> None:
+        answer = self.api("POST", f"/users/{self.name}/server")
+        if answer.status_code not in (201, 202, 400):  # 400: already running
+            raise HubError(f"start of {self.name}: {answer.status_code} {answer.text}")
+
+    def stop(self, seconds: float = 120) -> None:
+        answer = self.api("DELETE", f"/users/{self.name}/server")
+        if answer.status_code not in (202, 204):
+            raise HubError(f"stop of {self.name}: {answer.status_code} {answer.text}")
+        wait(lambda: not self.user().get("servers"), seconds, f"{self.name}'s server to stop")
+
+    def wait_ready(self, seconds: float = 300) -> None:
+        wait(self.server_ready, seconds, f"{self.name}'s server to be ready")
+
+    def server_status(self) -> requests.Response:
+        """The single-user server's own API, through the proxy."""
+        return requests.get(
+            f"{self.url}/user/{self.name}/api/status", headers=self.headers, timeout=TIMEOUT
+        )
+
+
+def wait(condition, seconds: float, what: str, every: float = 1.0):
+    """Poll `condition` until it is true, at most `seconds`; errors count as not yet."""
+    deadline = time.monotonic() + seconds
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+            if result:
+                return result
+        except (requests.RequestException, HubError) as error:
+            last_error = error
+        time.sleep(every)
+    raise TimeoutError(
+        f"waited {seconds:.0f}s for {what}" + (f" ({last_error})" if last_error else "")
+    )
