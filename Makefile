@@ -19,7 +19,7 @@ IMAGES = $(BIN)/python -m schoolhub.lab.images --os $(HOST_OS)
 export HOST_OS
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv system docker host-image lint unit molecule molecule-% test clean
+.PHONY: help venv system docker host-image lint unit molecule molecule-% test clean lab lab-down lab-test
 
 help:  ## Show the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,16 @@ test:  ## Everything: lint, unit, molecule scenarios (both Debian releases)
 	$(MAKE) molecule HOST_OS=debian13
 	$(MAKE) molecule HOST_OS=debian12 SCENARIOS="$(OTHER_OS_SCENARIOS)"
 	$(BIN)/python tools/summary.py $(REPORTS)
+
+lab: venv system docker  ## The local lab: a hub on http://127.0.0.1:8000 with a fake GitHub
+	$(BIN)/python -m schoolhub.lab.hosts up
+
+lab-down: venv  ## Remove everything the lab created (containers, volumes, network)
+	$(BIN)/python -m schoolhub.lab.hosts down
+
+lab-test: lab  ## Sign in to the lab as a student with a headless browser
+	mkdir -p $(REPORTS)
+	$(BIN)/pytest tests/lab --junitxml=$(REPORTS)/lab.xml
 
 clean:  ## Remove the virtualenv, reports and the test images
 	rm -rf $(VENV) build

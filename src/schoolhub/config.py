@@ -293,10 +293,28 @@ def apply_spawner(c, cfg: dict) -> None:
     c.Spawner.http_timeout = sp["http_timeout"]
 
 
-def apply_culler(c, cfg: dict) -> None:
+OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:servers"]
+
+
+def apply_services(c, cfg: dict) -> None:
+    """The operations playbooks' token (secret `ops_api_token`) and the idle culler."""
+    roles = [{"name": "schoolhub-ops", "scopes": OPS_SCOPES, "services": ["schoolhub-ops"]}]
+    services = [{"name": "schoolhub-ops", "api_token": read_secret(cfg, "ops_api_token")}]
     culler = cfg["culler"]
-    if not culler["enabled"]:
-        return
+    if culler["enabled"]:
+        roles.append(
+            {
+                "name": "idle-culler",
+                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+                "services": ["idle-culler"],
+            }
+        )
+        services.append({"name": "idle-culler", "command": culler_command(culler)})
+    c.JupyterHub.load_roles = roles
+    c.JupyterHub.services = services
+
+
+def culler_command(culler: dict) -> list[str]:
     command = [
         "python3",
         "-m",
@@ -306,14 +324,7 @@ def apply_culler(c, cfg: dict) -> None:
     ]
     if culler["max_age"]:
         command.append(f"--max-age={culler['max_age']}")
-    c.JupyterHub.load_roles = [
-        {
-            "name": "idle-culler",
-            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-            "services": ["idle-culler"],
-        }
-    ]
-    c.JupyterHub.services = [{"name": "idle-culler", "command": command}]
+    return command
 
 
 def configure(c, path: str | Path) -> dict:
@@ -323,5 +334,5 @@ def configure(c, path: str | Path) -> dict:
     apply_proxy(c, cfg)
     (apply_github if cfg["auth"]["kind"] == "github" else apply_native)(c, cfg)
     apply_spawner(c, cfg)
-    apply_culler(c, cfg)
+    apply_services(c, cfg)
     return cfg

@@ -32,6 +32,7 @@ def secrets(tmp_path):
         "crypt_key": "11" * 32,
         "proxy_auth_token": "proxy-token",
         "github_client_secret": "gh-secret",
+        "ops_api_token": "ops-token",
     }.items():
         (directory / name).write_text(value + "\n")
     return directory
@@ -240,13 +241,22 @@ def test_extra_environment_is_passed(make):
 
 def test_culler_is_on_by_default(make):
     c = make()
-    (service,) = c.JupyterHub.services
-    assert "--timeout=3600" in service["command"]
-    assert c.JupyterHub.load_roles[0]["services"] == ["idle-culler"]
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert "--timeout=3600" in services["idle-culler"]["command"]
+    assert {"name", "scopes", "services"} <= set(c.JupyterHub.load_roles[1])
 
 
 def test_culler_can_be_off(make):
-    assert "services" not in make({"culler": {"enabled": False}}).JupyterHub
+    services = make({"culler": {"enabled": False}}).JupyterHub.services
+    assert [s["name"] for s in services] == ["schoolhub-ops"]
+
+
+def test_operations_token_comes_from_its_secret(make):
+    c = make()
+    ops = next(s for s in c.JupyterHub.services if s["name"] == "schoolhub-ops")
+    assert ops["api_token"] == "ops-token"
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "schoolhub-ops")
+    assert "admin:servers" in role["scopes"] and role["services"] == ["schoolhub-ops"]
 
 
 # --- the document itself ---------------------------------------------------

@@ -70,13 +70,18 @@ def container(host, name) -> dict:
     return json.loads(host.check_output(f"docker inspect {name}"))[0]
 
 
-def run_site_yml() -> subprocess.CompletedProcess:
-    """Run the real playbook again, with the scenario's own inventory."""
+def run_playbook(name: str, *extra_vars: str) -> subprocess.CompletedProcess:
+    """Run one of the real playbooks with the scenario's own inventory; fail loudly."""
     root = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
-    return subprocess.run(
-        ["ansible-playbook", "-i", str(EPHEMERAL / "inventory"), str(root / "playbooks/site.yml")],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ANSIBLE_ROLES_PATH": str(root / "roles")},
-        timeout=900,
-    )
+    command = [
+        "ansible-playbook",
+        "-i",
+        str(EPHEMERAL / "inventory"),
+        str(root / "playbooks" / name),
+    ]
+    for extra in extra_vars:
+        command += ["-e", extra]
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(root / "roles"), "ANSIBLE_NOCOLOR": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return done

@@ -4,7 +4,7 @@ volumes, admin teams, and servers that outlive hub restarts."""
 import re
 
 import requests
-from conftest import container, run_site_yml
+from conftest import container, run_playbook
 
 from schoolhub.lab import client
 
@@ -83,8 +83,7 @@ def test_restarting_the_hub_keeps_servers_running_and_reachable(running, host):
 def test_rerunning_site_yml_changes_nothing_and_keeps_servers(running, host):
     alice = running("alice")
     started = container(host, "jupyter-alice")["State"]["StartedAt"]
-    result = run_site_yml()
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run_playbook("site.yml")
     assert re.search(r"changed=0\s+unreachable=0\s+failed=0", result.stdout), result.stdout[-3000:]
     assert container(host, "jupyter-alice")["State"]["StartedAt"] == started
     assert alice.server_status().status_code == 200

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).parent
+DEFAULT_CA_DIR = Path("/usr/local/share/ca-certificates")
 DEBIAN_SUITES = {"bullseye", "bookworm", "trixie", "forky", "sid", "stable", "testing"}
 # Bump when the way the base image is made changes (its inputs are otherwise only text).
 BASE_RECIPE = "debootstrap --variant=minbase v1"
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ca-dir",
         type=Path,
-        default=Path("/usr/local/share/ca-certificates"),
+        default=DEFAULT_CA_DIR,
         help="extra CA certificates (*.crt) to trust inside the hosts",
     )
     args = parser.parse_args(argv)

@@ -1,0 +1,249 @@
+"""The local lab: container hosts on this machine, deployed by the real playbooks.
+
+    python -m schoolhub.lab.hosts up     # hosts + inventory + site.yml, then the hub's URL
+    python -m schoolhub.lab.hosts down   # removes every container, volume and network it made
+
+Hosts are systemd + Docker-in-Docker containers from the test-host image (see
+images.py). Everything made here carries the label `org.schoolhub.lab`, and
+`down` removes exactly what carries it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from schoolhub.lab import images
+
+LABEL = "org.schoolhub.lab"
+NETWORK = "schoolhub-lab"
+SUBNET = "10.204.0.0/24"
+# Every capability but SYS_RESOURCE (missing from these kernels' bounding set)
+# and those Docker 20.10 does not know: --privileged fails here.
+CAPABILITIES = [
+    "AUDIT_CONTROL",
+    "AUDIT_READ",
+    "AUDIT_WRITE",
+    "BLOCK_SUSPEND",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "KILL",
+    "LEASE",
+    "LINUX_IMMUTABLE",
+    "MAC_ADMIN",
+    "MAC_OVERRIDE",
+    "MKNOD",
+    "NET_ADMIN",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_CHROOT",
+    "SYS_MODULE",
+    "SYS_NICE",
+    "SYS_PACCT",
+    "SYS_PTRACE",
+    "SYS_RAWIO",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "SYSLOG",
+    "WAKE_ALARM",
+]
+ROOT = Path(__file__).resolve().parents[3]
+STATE = ROOT / "build/lab"
+
+
+def say(message: str) -> None:
+    print(f"lab: {message}", file=sys.stderr, flush=True)
+
+
+def docker(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise images.BuildError(f"docker {' '.join(args[:3])} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def host_names(workers: int) -> dict[str, list[str]]:
+    """Inventory groups -> lab host names (the hub host also serves NFS)."""
+    return {
+        "hub": ["schoolhub-lab-hub"],
+        "nfs": ["schoolhub-lab-hub"],
+        "workers": [f"schoolhub-lab-worker{n}" for n in range(1, workers + 1)],
+    }
+
+
+def run_host(name: str, image: str, ports: list[str]) -> None:
+    state = docker("inspect", "--format", "{{.State.Running}}", name, check=False)
+    if state == "true":
+        say(f"{name} is running")
+        return
+    if state == "false":
+        docker("start", name)
+        return
+    say(f"starting host {name}")
+    args = ["run", "--detach", "--name", name, "--hostname", name, "--label", LABEL]
+    args += [f"--cap-add={cap}" for cap in CAPABILITIES]
+    args += ["--security-opt", "seccomp=unconfined", "--cgroupns=host"]
+    args += [
+        "--volume",
+        "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+        "--tmpfs",
+        "/run",
+        "--tmpfs",
+        "/run/lock",
+    ]
+    volume = f"{name}-docker"
+    docker("volume", "create", "--label", LABEL, volume)
+    args += ["--volume", f"{volume}:/var/lib/docker", "--network", NETWORK]
+    for port in ports:
+        args += ["--publish", port]
+    docker(*args, image)
+
+
+def wait_for_systemd(name: str, seconds: int = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        state = docker("exec", name, "systemctl", "is-system-running", check=False)
+        if state in ("running", "degraded"):
+            return
+        time.sleep(1)
+    raise images.BuildError(f"{name}: systemd did not finish booting in {seconds}s")
+
+
+def write_inventory(
+    groups: dict[str, list[str]], base_image: str, base_archive: Path, port: int, github_port: int
+) -> Path:
+    STATE.mkdir(parents=True, exist_ok=True)
+    inventory = {
+        "all": {
+            "vars": {
+                "ansible_connection": "community.docker.docker",
+                "lab_base_image": base_image,
+                "lab_base_archive": str(base_archive.resolve()),
+                "lab_state_dir": str(STATE),
+                "lab_url": f"http://127.0.0.1:{port}",
+                "lab_github_url": f"http://127.0.0.1:{github_port}",
+            },
+            "children": {
+                group: {"hosts": {h: {} for h in hosts}} for group, hosts in groups.items()
+            },
+        }
+    }
+    path = STATE / "hosts.yml"
+    path.write_text(
+        "# Written by `make lab`; the settings are in inventory/lab/.\n"
+        + json.dumps(inventory, indent=2)
+    )
+    return path
+
+
+def run_playbook(inventory: Path) -> None:
+    say("running playbooks/site.yml (the first time: image builds, several minutes)...")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    command = ["ansible-playbook", "-i", str(ROOT / "inventory/lab"), "-i", str(inventory)]
+    subprocess.run([*command, str(ROOT / "playbooks/site.yml")], check=True, env=env, cwd=ROOT)
+
+
+def wait_for_hub(url: str, seconds: int = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/hub/api", timeout=5) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(2)
+    raise images.BuildError(f"the hub did not answer at {url} within {seconds}s")
+
+
+def up(host_os: str, workers: int, port: int, github_port: int) -> None:
+    mirror = images.debian_mirror()
+    host_image = images.build_host(images.HOST_OSES[host_os], mirror, images.DEFAULT_CA_DIR)
+    base = images.build_base(images.HOST_OSES[host_os].suite, mirror)
+    archive = images.save_archive(base, ROOT / "build/images")
+    if not docker("network", "ls", "--quiet", "--filter", f"name=^{NETWORK}$"):
+        docker("network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK)
+    groups = host_names(workers)
+    for name in sorted({h for hosts in groups.values() for h in hosts}):
+        ports = []
+        if name in groups["hub"]:
+            ports = [f"127.0.0.1:{port}:8000", f"127.0.0.1:{github_port}:8080"]
+        run_host(name, host_image, ports)
+    for name in sorted({h for hosts in groups.values() for h in hosts}):
+        wait_for_systemd(name)
+    run_playbook(write_inventory(groups, base, archive, port, github_port))
+    url = f"http://127.0.0.1:{port}"
+    wait_for_hub(url)
+    print(
+        f"""
+The lab's hub is ready: {url}
+
+  Sign in with GitHub: the lab's fake GitHub lets you pick who you are.
+    students (team Participants): ada, grace, alan, katherine, linus
+    TAs, hub admins (team TAs):   tina, tom
+  Re-run `make lab` to apply changes (it changes nothing otherwise).
+  `make lab-down` removes the lab's containers, volumes and network.
+"""
+    )
+
+
+def down() -> None:
+    containers = docker("ps", "--all", "--quiet", "--filter", f"label={LABEL}").split()
+    if containers:
+        say(f"removing {len(containers)} host(s)")
+        docker("rm", "--force", "--volumes", *containers)
+    volumes = docker("volume", "ls", "--quiet", "--filter", f"label={LABEL}").split()
+    if volumes:
+        docker("volume", "rm", *volumes)
+    networks = docker("network", "ls", "--quiet", "--filter", f"label={LABEL}").split()
+    if networks:
+        docker("network", "rm", *networks)
+    say("the lab is gone")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["up", "down"])
+    parser.add_argument(
+        "--os", default=os.environ.get("HOST_OS", "debian13"), choices=sorted(images.HOST_OSES)
+    )
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "0")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LAB_PORT", "8000")))
+    parser.add_argument(
+        "--github-port", type=int, default=int(os.environ.get("LAB_GITHUB_PORT", "8080"))
+    )
+    args = parser.parse_args(argv)
+    if args.workers != 0:
+        parser.error("--workers: only 0 for now (one host: hub, NFS and Docker host at once)")
+    try:
+        if args.action == "up":
+            up(args.os, args.workers, args.port, args.github_port)
+        else:
+            down()
+    except (images.BuildError, subprocess.CalledProcessError) as error:
+        say(f"error: {error}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

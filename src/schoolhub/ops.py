@@ -1,0 +1,105 @@
+"""Operations on a running hub, run inside the hub container by playbooks/users.yml.
+
+    python3 -m schoolhub.ops list              # users, admins, servers, last activity
+    python3 -m schoolhub.ops stop-all          # end of a session day
+    python3 -m schoolhub.ops cull --idle 3600  # stop servers idle for an hour
+
+It uses the hub's REST API with the `schoolhub-ops` service token
+(secret `ops_api_token`); every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+API = "http://127.0.0.1:8081/hub/api"
+TOKEN_FILE = Path("/srv/jupyterhub/secrets/ops_api_token")
+
+
+class Hub:
+    def __init__(self, api: str = API, token: str | None = None):
+        self.api = api
+        self.token = token or TOKEN_FILE.read_text().strip()
+
+    def call(self, method: str, path: str):
+        answer = requests.request(
+            method,
+            f"{self.api}{path}",
+            headers={"Authorization": f"token {self.token}"},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return answer.json() if answer.content else None
+
+    def users(self) -> list[dict]:
+        return self.call("GET", "/users")
+
+    def stop(self, names: list[str], seconds: float = 300) -> None:
+        for name in names:
+            self.call("DELETE", f"/users/{name}/server")
+        deadline = time.monotonic() + seconds
+        while names and time.monotonic() < deadline:
+            running = {u["name"] for u in self.users() if u.get("servers")}
+            names = [n for n in names if n in running]
+            time.sleep(1)
+        if names:
+            raise TimeoutError(f"still running after {seconds:.0f}s: {', '.join(names)}")
+
+
+def server_state(user: dict) -> str:
+    server = (user.get("servers") or {}).get("")
+    if not server:
+        return "stopped"
+    return "ready" if server.get("ready") else (server.get("pending") or "pending")
+
+
+def idle_seconds(user: dict, now: datetime) -> float | None:
+    """Seconds since the user's default server was last active; None if it is not running."""
+    server = (user.get("servers") or {}).get("")
+    if not server:
+        return None
+    last = server.get("last_activity") or server.get("started")
+    if not last:
+        return 0.0
+    return (now - datetime.fromisoformat(last.replace("Z", "+00:00"))).total_seconds()
+
+
+def table(users: list[dict]) -> str:
+    rows = [("user", "admin", "server", "last activity")]
+    for user in sorted(users, key=lambda u: u["name"]):
+        last = ((user.get("servers") or {}).get("") or {}).get("last_activity") or "-"
+        rows.append((user["name"], "yes" if user["admin"] else "", server_state(user), last))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["list", "stop-all", "cull"])
+    parser.add_argument("--idle", type=int, default=3600, help="cull: seconds of inactivity")
+    args = parser.parse_args(argv)
+    hub = Hub()
+    users = hub.users()
+    if args.action == "list":
+        print(table(users))
+        return 0
+    if args.action == "stop-all":
+        names = [u["name"] for u in users if u.get("servers")]
+    else:
+        now = datetime.now(UTC)
+        names = [u["name"] for u in users if (idle_seconds(u, now) or 0) >= args.idle]
+    hub.stop(names)
+    print(f"stopped {len(names)} server(s): {', '.join(names) or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
