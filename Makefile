@@ -56,8 +56,14 @@ unit: venv  ## Unit tests (no Docker needed)
 
 molecule-%: host-image  ## Run one molecule scenario: make molecule-hub HOST_OS=debian12
 	mkdir -p $(REPORTS)
-	HOST_IMAGE=$$($(IMAGES) host) BASE_IMAGE=$$($(IMAGES) base) BASE_ARCHIVE=$(CURDIR)/$$($(IMAGES) archive) \
-	  $(BIN)/molecule $(or $(MOLECULE_COMMAND),test) --scenario-name $*
+	export HOST_IMAGE=$$($(IMAGES) host) BASE_IMAGE=$$($(IMAGES) base) \
+	  BASE_ARCHIVE=$(CURDIR)/$$($(IMAGES) archive); \
+	if [ -z "$(MOLECULE_COMMAND)" ]; then \
+	  : "shared volumes outlive molecule's hosts: start from empty ones"; \
+	  $(BIN)/molecule destroy --scenario-name $* >/dev/null; \
+	  docker volume ls -q --filter name=^schoolhub-molecule- | xargs -r docker volume rm >/dev/null; \
+	fi; \
+	$(BIN)/molecule $(or $(MOLECULE_COMMAND),test) --scenario-name $*
 
 molecule: $(addprefix molecule-,$(SCENARIOS))  ## Run every molecule scenario on HOST_OS
 
@@ -66,6 +72,7 @@ test:  ## Everything: lint, unit, molecule scenarios (both Debian releases)
 	$(MAKE) lint unit
 	$(MAKE) molecule HOST_OS=debian13
 	$(MAKE) molecule HOST_OS=debian12 SCENARIOS="$(OTHER_OS_SCENARIOS)"
+	$(MAKE) lab-test
 	$(BIN)/python tools/summary.py $(REPORTS)
 
 lab: venv system docker  ## The local lab: a hub on http://127.0.0.1:8000 with a fake GitHub
@@ -74,9 +81,14 @@ lab: venv system docker  ## The local lab: a hub on http://127.0.0.1:8000 with a
 lab-down: venv  ## Remove everything the lab created (containers, volumes, network)
 	$(BIN)/python -m schoolhub.lab.hosts down
 
-lab-test: lab  ## Sign in to the lab as a student with a headless browser
+# `make lab-test` makes its own lab beside yours, and removes it afterwards.
+LAB_TEST := LAB_NAME=schoolhub-labtest LAB_SUBNET=10.205.0.0/24 LAB_PORT=18000 LAB_GITHUB_PORT=18080
+
+lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in as a student, then it is removed
 	mkdir -p $(REPORTS)
-	$(BIN)/pytest tests/lab --junitxml=$(REPORTS)/lab.xml
+	$(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts up
+	$(LAB_TEST) $(BIN)/pytest tests/lab --junitxml=$(REPORTS)/lab.xml; rc=$$?; \
+	  $(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts down; exit $$rc
 
 clean:  ## Remove the virtualenv, reports and the test images
 	rm -rf $(VENV) build

@@ -2,7 +2,7 @@
 # Install the Debian/Ubuntu packages the tests and the lab need on this machine
 # (only those missing). Idempotent.
 set -euo pipefail
-packages=(debootstrap busybox-static chromium "$@")
+packages=(debootstrap busybox-static chromium libnfs-utils "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

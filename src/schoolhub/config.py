@@ -78,6 +78,16 @@ DEFAULTS: dict[str, Any] = {
         "environment": {},
         "remove_containers": True,
     },
+    # The NFS shares as mounted on the hosts that run users' servers ("" = none).
+    "shares": {
+        "admin": "",
+        "data": "",
+        "admin_uid": 1500,
+        "admin_gid": 1500,
+        # The start-scripts hook on those hosts, mounted into every server.
+        "start_hook": "",
+        "script_timeout": 60,
+    },
     "culler": {
         "enabled": True,
         "timeout": 3600,
@@ -159,6 +169,14 @@ def validate(cfg: dict) -> None:
     for key in ("start_timeout", "http_timeout"):
         if spawner[key] <= 0:
             raise ConfigError(f"spawner.{key}: must be positive")
+    shares = cfg["shares"]
+    for key in ("admin", "data", "start_hook"):
+        if shares[key] and not shares[key].startswith("/"):
+            raise ConfigError(
+                f"shares.{key}: must be an absolute path on the host, got {shares[key]!r}"
+            )
+    if shares["script_timeout"] <= 0:
+        raise ConfigError("shares.script_timeout: must be positive")
     culler = cfg["culler"]
     if culler["enabled"] and (culler["timeout"] <= 0 or culler["every"] <= 0):
         raise ConfigError("culler.timeout and culler.every: must be positive")
@@ -291,6 +309,43 @@ def apply_spawner(c, cfg: dict) -> None:
     c.SchoolDockerSpawner.admin_cpu_limit = sp["admin_cpu_limit"]
     c.Spawner.start_timeout = sp["start_timeout"]
     c.Spawner.http_timeout = sp["http_timeout"]
+    apply_shares(c, cfg)
+
+
+# Where the shares and the hook appear inside every user's container.
+ADMIN_MOUNT, DATA_MOUNT = "/home/admin", "/nfs"
+HOOK_MOUNT = "/usr/local/bin/before-notebook.d/50-schoolhub-start-scripts.sh"
+
+
+def apply_shares(c, cfg: dict) -> None:
+    """Students read the admin and data shares; TAs (admins) may write them.
+
+    Everyone's container runs as the same uid, so the difference is the mount
+    mode and, for admins, the admin group (joined by the start hook). The logs
+    directory is writable for root in every container (the hook writes there)
+    but its mode keeps students out.
+    """
+    shares = cfg["shares"]
+    student, admin = {}, {}
+    if shares["admin"]:
+        student[shares["admin"]] = {"bind": ADMIN_MOUNT, "mode": "ro"}
+        student[f"{shares['admin']}/logs"] = {"bind": f"{ADMIN_MOUNT}/logs", "mode": "rw"}
+        admin[shares["admin"]] = {"bind": ADMIN_MOUNT, "mode": "rw"}
+    if shares["data"]:
+        student[shares["data"]] = {"bind": DATA_MOUNT, "mode": "ro"}
+        admin[shares["data"]] = {"bind": DATA_MOUNT, "mode": "rw"}
+    if shares["start_hook"]:
+        for volumes in (student, admin):
+            volumes[shares["start_hook"]] = {"bind": HOOK_MOUNT, "mode": "ro"}
+    c.SchoolDockerSpawner.student_volumes = student
+    c.SchoolDockerSpawner.admin_volumes = admin
+    c.DockerSpawner.environment.update(
+        {
+            "SCHOOL_ADMIN_UID": str(shares["admin_uid"]),
+            "SCHOOL_ADMIN_GID": str(shares["admin_gid"]),
+            "SCHOOL_SCRIPT_TIMEOUT": str(shares["script_timeout"]),
+        }
+    )
 
 
 OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:servers"]

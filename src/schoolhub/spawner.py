@@ -1,8 +1,8 @@
-"""DockerSpawner for a school: the container's user is the hub user, admins may
-get other resource limits."""
+"""DockerSpawner for a school: the container's user is the hub user; admins
+(TAs) get their own limits, write access to the shares, and sudo."""
 
 from dockerspawner import DockerSpawner
-from traitlets import Float, Unicode
+from traitlets import Dict, Float, Unicode
 
 
 class SchoolDockerSpawner(DockerSpawner):
@@ -17,9 +17,22 @@ class SchoolDockerSpawner(DockerSpawner):
         help="CPU limit for admins' servers; 0 means cpu_limit.",
     )
 
+    student_volumes = Dict(
+        config=True,
+        help="Volumes (DockerSpawner format) added for non-admins: the shares read-only.",
+    )
+    admin_volumes = Dict(
+        config=True,
+        help="Volumes added for admins (TAs): shares writable.",
+    )
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._user_limits = (self.mem_limit, self.cpu_limit)
+        self._home_volumes = dict(self.volumes)
+
+    def volumes_for(self, admin: bool) -> dict:
+        return {**self._home_volumes, **(self.admin_volumes if admin else self.student_volumes)}
 
     def limits(self, admin: bool) -> tuple:
         """(mem_limit, cpu_limit) for a user who is, or is not, an admin now."""
@@ -31,6 +44,7 @@ class SchoolDockerSpawner(DockerSpawner):
     async def start(self):
         # Admin status can change at every sign-in (team membership): read it at each start.
         self.mem_limit, self.cpu_limit = self.limits(self.user.admin)
+        self.volumes = self.volumes_for(self.user.admin)
         return await super().start()
 
     def get_env(self):
@@ -38,4 +52,7 @@ class SchoolDockerSpawner(DockerSpawner):
         # docker-stacks convention: start.sh (as root) renames its user to
         # NB_USER and moves the home there.
         env["NB_USER"] = self.user.name
+        admin = "yes" if self.user.admin else "no"
+        # The start hook puts admins in the admin group; docker-stacks' start.sh grants sudo.
+        env["SCHOOL_ADMIN"] = env["GRANT_SUDO"] = admin
         return env

@@ -283,3 +283,51 @@ def test_defaults_are_never_mutated(make):
 def test_unreadable_document_is_named(tmp_path):
     with pytest.raises(config.ConfigError, match="nothing.yaml"):
         config.load(tmp_path / "nothing.yaml")
+
+
+# --- shares and start scripts -----------------------------------------------
+
+SHARES = {
+    "shares": {
+        "admin": "/mnt/schoolhub/admin",
+        "data": "/mnt/schoolhub/data",
+        "start_hook": "/usr/local/share/schoolhub/start-scripts.sh",
+    }
+}
+
+
+def test_students_read_the_shares(make):
+    student = make(SHARES).SchoolDockerSpawner.student_volumes
+    assert student["/mnt/schoolhub/admin"] == {"bind": "/home/admin", "mode": "ro"}
+    assert student["/mnt/schoolhub/data"] == {"bind": "/nfs", "mode": "ro"}
+    # Root in every container writes the logs; the directory's mode keeps students out.
+    assert student["/mnt/schoolhub/admin/logs"]["mode"] == "rw"
+
+
+def test_admins_write_the_shares(make):
+    admin = make(SHARES).SchoolDockerSpawner.admin_volumes
+    assert admin["/mnt/schoolhub/admin"] == {"bind": "/home/admin", "mode": "rw"}
+    assert admin["/mnt/schoolhub/data"] == {"bind": "/nfs", "mode": "rw"}
+
+
+def test_start_hook_is_mounted_read_only_for_everyone(make):
+    c = make(SHARES)
+    for volumes in (c.SchoolDockerSpawner.student_volumes, c.SchoolDockerSpawner.admin_volumes):
+        hook = volumes["/usr/local/share/schoolhub/start-scripts.sh"]
+        assert hook["bind"].startswith("/usr/local/bin/before-notebook.d/")
+        assert hook["mode"] == "ro"
+
+
+def test_hook_gets_the_admin_ids_and_time_limit(make):
+    env = make({"shares": {**SHARES["shares"], "script_timeout": 30}}).DockerSpawner.environment
+    assert (env["SCHOOL_ADMIN_UID"], env["SCHOOL_ADMIN_GID"]) == ("1500", "1500")
+    assert env["SCHOOL_SCRIPT_TIMEOUT"] == "30"
+
+
+def test_no_shares_no_mounts(make):
+    c = make()
+    assert c.SchoolDockerSpawner.student_volumes == {} == c.SchoolDockerSpawner.admin_volumes
+
+
+def test_share_paths_must_be_absolute(make):
+    assert "shares.data" in error_of(make, {"shares": {"data": "mnt/data"}})

@@ -3,6 +3,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import testinfra
 
 from schoolhub.lab import client
 
@@ -23,6 +24,17 @@ def hub_url(ip):
 @pytest.fixture(scope="module")
 def fake_url(ip):
     return f"http://{ip}:8080"
+
+
+@pytest.fixture(scope="module")
+def nfs_host(request):
+    inventory = request.config.option.ansible_inventory
+    return testinfra.get_host("ansible://schoolhub-hub-nfs", ansible_inventory=inventory)
+
+
+@pytest.fixture(scope="module")
+def nfs_ip(nfs_host):
+    return nfs_host.interface("eth0").addresses[0]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +65,7 @@ def dump_on_failure(request, host):
     yield
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        for command in ("docker ps -a", "docker logs --tail 60 jupyterhub"):
+        for command in ("docker ps -a", "docker logs --tail 60 jupyterhub 2>&1"):
             print(f"$ {command}\n{host.run(command).stdout}")
 
 

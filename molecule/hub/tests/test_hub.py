@@ -47,7 +47,11 @@ def test_home_volume_is_per_user_and_named_safely(running, host):
     assert (home["Type"], home["Name"]) == ("volume", "schoolhub-home-bob-2dsmith2")
     # The server runs as the user, with the fixed uid, not as root.
     processes = host.check_output("docker top jupyter-bob-2dsmith2 -eo pid,uid,args")
-    (server,) = [line for line in processes.splitlines() if "jupyterhub-singleuser" in line]
+    (server,) = [
+        line
+        for line in processes.splitlines()
+        if "jupyterhub-singleuser" in line and "tini" not in line
+    ]
     assert server.split()[1] == "1000"
     assert host.check_output("docker exec jupyter-bob-2dsmith2 id -nu 1000") == "bob-smith2"
 

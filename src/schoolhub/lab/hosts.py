@@ -4,8 +4,9 @@
     python -m schoolhub.lab.hosts down   # removes every container, volume and network it made
 
 Hosts are systemd + Docker-in-Docker containers from the test-host image (see
-images.py). Everything made here carries the label `org.schoolhub.lab`, and
-`down` removes exactly what carries it.
+images.py). Everything a lab makes carries the label `org.schoolhub.lab=<name>`,
+and `down` removes exactly what carries it, so several labs (the developer's
+and the one `make lab-test` makes) live side by side.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from schoolhub.lab import images
 
 LABEL = "org.schoolhub.lab"
-NETWORK = "schoolhub-lab"
-SUBNET = "10.204.0.0/24"
 # Every capability but SYS_RESOURCE (missing from these kernels' bounding set)
 # and those Docker 20.10 does not know: --privileged fails here.
 CAPABILITIES = [
@@ -67,7 +67,22 @@ CAPABILITIES = [
     "WAKE_ALARM",
 ]
 ROOT = Path(__file__).resolve().parents[3]
-STATE = ROOT / "build/lab"
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str = "schoolhub-lab"
+    subnet: str = "10.204.0.0/24"
+    port: int = 8000
+    github_port: int = 8080
+
+    @property
+    def label(self) -> str:
+        return f"{LABEL}={self.name}"
+
+    @property
+    def state(self) -> Path:
+        return ROOT / "build" / self.name
 
 
 def say(message: str) -> None:
@@ -81,16 +96,16 @@ def docker(*args: str, check: bool = True) -> str:
     return done.stdout.strip()
 
 
-def host_names(workers: int) -> dict[str, list[str]]:
+def host_names(lab: Lab, workers: int) -> dict[str, list[str]]:
     """Inventory groups -> lab host names (the hub host also serves NFS)."""
     return {
-        "hub": ["schoolhub-lab-hub"],
-        "nfs": ["schoolhub-lab-hub"],
-        "workers": [f"schoolhub-lab-worker{n}" for n in range(1, workers + 1)],
+        "hub": [f"{lab.name}-hub"],
+        "nfs": [f"{lab.name}-hub"],
+        "workers": [f"{lab.name}-worker{n}" for n in range(1, workers + 1)],
     }
 
 
-def run_host(name: str, image: str, ports: list[str]) -> None:
+def run_host(lab: Lab, name: str, image: str, ports: list[str]) -> None:
     state = docker("inspect", "--format", "{{.State.Running}}", name, check=False)
     if state == "true":
         say(f"{name} is running")
@@ -99,7 +114,7 @@ def run_host(name: str, image: str, ports: list[str]) -> None:
         docker("start", name)
         return
     say(f"starting host {name}")
-    args = ["run", "--detach", "--name", name, "--hostname", name, "--label", LABEL]
+    args = ["run", "--detach", "--name", name, "--hostname", name, "--label", lab.label]
     args += [f"--cap-add={cap}" for cap in CAPABILITIES]
     args += ["--security-opt", "seccomp=unconfined", "--cgroupns=host"]
     args += [
@@ -110,9 +125,11 @@ def run_host(name: str, image: str, ports: list[str]) -> None:
         "--tmpfs",
         "/run/lock",
     ]
-    volume = f"{name}-docker"
-    docker("volume", "create", "--label", LABEL, volume)
-    args += ["--volume", f"{volume}:/var/lib/docker", "--network", NETWORK]
+    # The inner engine's storage, and the NFS shares, must be volumes, not overlay.
+    for suffix, path in (("docker", "/var/lib/docker"), ("shares", "/srv/schoolhub")):
+        docker("volume", "create", "--label", lab.label, f"{name}-{suffix}")
+        args += ["--volume", f"{name}-{suffix}:{path}"]
+    args += ["--network", lab.name]
     for port in ports:
         args += ["--publish", port]
     docker(*args, image)
@@ -129,25 +146,25 @@ def wait_for_systemd(name: str, seconds: int = 120) -> None:
 
 
 def write_inventory(
-    groups: dict[str, list[str]], base_image: str, base_archive: Path, port: int, github_port: int
+    lab: Lab, groups: dict[str, list[str]], base_image: str, base_archive: Path
 ) -> Path:
-    STATE.mkdir(parents=True, exist_ok=True)
+    lab.state.mkdir(parents=True, exist_ok=True)
     inventory = {
         "all": {
             "vars": {
                 "ansible_connection": "community.docker.docker",
                 "lab_base_image": base_image,
                 "lab_base_archive": str(base_archive.resolve()),
-                "lab_state_dir": str(STATE),
-                "lab_url": f"http://127.0.0.1:{port}",
-                "lab_github_url": f"http://127.0.0.1:{github_port}",
+                "lab_state_dir": str(lab.state),
+                "lab_url": f"http://127.0.0.1:{lab.port}",
+                "lab_github_url": f"http://127.0.0.1:{lab.github_port}",
             },
             "children": {
                 group: {"hosts": {h: {} for h in hosts}} for group, hosts in groups.items()
             },
         }
     }
-    path = STATE / "hosts.yml"
+    path = lab.state / "hosts.yml"
     path.write_text(
         "# Written by `make lab`; the settings are in inventory/lab/.\n"
         + json.dumps(inventory, indent=2)
@@ -175,23 +192,23 @@ def wait_for_hub(url: str, seconds: int = 180) -> None:
     raise images.BuildError(f"the hub did not answer at {url} within {seconds}s")
 
 
-def up(host_os: str, workers: int, port: int, github_port: int) -> None:
+def up(lab: Lab, host_os: str, workers: int) -> None:
     mirror = images.debian_mirror()
     host_image = images.build_host(images.HOST_OSES[host_os], mirror, images.DEFAULT_CA_DIR)
     base = images.build_base(images.HOST_OSES[host_os].suite, mirror)
     archive = images.save_archive(base, ROOT / "build/images")
-    if not docker("network", "ls", "--quiet", "--filter", f"name=^{NETWORK}$"):
-        docker("network", "create", "--label", LABEL, "--subnet", SUBNET, NETWORK)
-    groups = host_names(workers)
+    if not docker("network", "ls", "--quiet", "--filter", f"name=^{lab.name}$"):
+        docker("network", "create", "--label", lab.label, "--subnet", lab.subnet, lab.name)
+    groups = host_names(lab, workers)
     for name in sorted({h for hosts in groups.values() for h in hosts}):
         ports = []
         if name in groups["hub"]:
-            ports = [f"127.0.0.1:{port}:8000", f"127.0.0.1:{github_port}:8080"]
-        run_host(name, host_image, ports)
+            ports = [f"127.0.0.1:{lab.port}:8000", f"127.0.0.1:{lab.github_port}:8080"]
+        run_host(lab, name, host_image, ports)
     for name in sorted({h for hosts in groups.values() for h in hosts}):
         wait_for_systemd(name)
-    run_playbook(write_inventory(groups, base, archive, port, github_port))
-    url = f"http://127.0.0.1:{port}"
+    run_playbook(write_inventory(lab, groups, base, archive))
+    url = f"http://127.0.0.1:{lab.port}"
     wait_for_hub(url)
     print(
         f"""
@@ -206,18 +223,18 @@ The lab's hub is ready: {url}
     )
 
 
-def down() -> None:
-    containers = docker("ps", "--all", "--quiet", "--filter", f"label={LABEL}").split()
+def down(lab: Lab) -> None:
+    containers = docker("ps", "--all", "--quiet", "--filter", f"label={lab.label}").split()
     if containers:
         say(f"removing {len(containers)} host(s)")
         docker("rm", "--force", "--volumes", *containers)
-    volumes = docker("volume", "ls", "--quiet", "--filter", f"label={LABEL}").split()
+    volumes = docker("volume", "ls", "--quiet", "--filter", f"label={lab.label}").split()
     if volumes:
         docker("volume", "rm", *volumes)
-    networks = docker("network", "ls", "--quiet", "--filter", f"label={LABEL}").split()
+    networks = docker("network", "ls", "--quiet", "--filter", f"label={lab.label}").split()
     if networks:
         docker("network", "rm", *networks)
-    say("the lab is gone")
+    say(f"the lab {lab.name} is gone")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,10 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers != 0:
         parser.error("--workers: only 0 for now (one host: hub, NFS and Docker host at once)")
     try:
+        lab = Lab(args.name, args.subnet, args.port, args.github_port)
         if args.action == "up":
-            up(args.os, args.workers, args.port, args.github_port)
+            up(lab, args.os, args.workers)
         else:
-            down()
+            down(lab)
     except (images.BuildError, subprocess.CalledProcessError) as error:
         say(f"error: {error}")
         return 1

@@ -1,0 +1,143 @@
+"""The admin and data shares over NFS, and the start scripts every server runs
+(GROWTH's /home/admin and /nfs)."""
+
+import shlex
+import subprocess
+from contextlib import contextmanager
+
+import pytest
+from conftest import run_playbook
+
+SHARES = "/srv/schoolhub"
+START, LOGS = f"{SHARES}/admin/start", f"{SHARES}/admin/logs"
+
+
+def nfs_url(ip, path, uid=None, gid=None):
+    url = f"nfs://{ip}{SHARES}/{path}?version=4"
+    return url + (f"&uid={uid}&gid={gid}" if uid is not None else "")
+
+
+def as_user(host, user, command):
+    """Run `command` in `user`'s container as that user (with their groups)."""
+    name = f"jupyter-{user}"
+    return host.run(f"docker exec -u {user} {name} sh -c {shlex.quote(command)}")
+
+
+@contextmanager
+def script_kept(nfs_host, name):
+    """Let a test change a start script; put it back as it was afterwards."""
+    path = f"{START}/{name}"
+    original = nfs_host.file(path).content_string
+    try:
+        yield path
+    finally:
+        restore = f"printf %s {shlex.quote(original)} > {path}"
+        nfs_host.run(f"{restore}; chown 1500:1500 {path}; chmod 0775 {path}")
+
+
+def log_of(nfs_host, user, kind):
+    return nfs_host.file(f"{LOGS}/{user}-as-{kind}.log")
+
+
+# --- the exports, over NFSv4 -------------------------------------------------
+
+
+def test_exports_answer_the_hub_host_over_nfsv4(host, nfs_ip):
+    listing = host.check_output(f"nfs-ls {shlex.quote(nfs_url(nfs_ip, 'admin'))}")
+    assert "start" in listing and "logs" in listing
+
+
+def test_exports_refuse_other_hosts(nfs_ip):
+    # This machine is on the same network but is neither the hub nor a worker.
+    done = subprocess.run(
+        ["nfs-ls", nfs_url(nfs_ip, "admin")], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+
+
+@pytest.mark.parametrize(
+    "path, uid, allowed",
+    [
+        ("admin/start/probe-admin", 1500, True),  # the admin account owns the admin share
+        ("data/probe-admin", 1500, True),  # ...and the data share
+        ("data/probe-student", 1000, False),  # users' uid may not write the data share
+        ("data/probe-root", 0, False),  # root is squashed on the data share
+        ("admin/logs/probe-root", 0, True),  # not on the admin share: the hook logs as root
+    ],
+)
+def test_squash_and_ownership(host, nfs_host, nfs_ip, path, uid, allowed):
+    host.check_output("echo probe > /tmp/probe")
+    url = nfs_url(nfs_ip, path, uid, uid)
+    try:
+        assert host.run(f"nfs-cp /tmp/probe {shlex.quote(url)}").succeeded == allowed
+    finally:
+        nfs_host.run(f"rm -f {SHARES}/{path}")
+
+
+# --- the start scripts -------------------------------------------------------
+
+
+def test_a_started_server_ran_both_scripts_with_admin_only_logs(running, nfs_host):
+    running("alice")
+    for kind in ("root", "user"):
+        log = log_of(nfs_host, "alice", kind)
+        assert (log.uid, log.gid, log.mode) == (1500, 1500, 0o640)
+        assert "# exit status 0" in log.content_string
+    assert (
+        "as-root: preparing the container of alice"
+        in log_of(nfs_host, "alice", "root").content_string
+    )
+    assert (
+        "as-user: hello alice, home is /home/alice"
+        in log_of(nfs_host, "alice", "user").content_string
+    )
+
+
+def test_a_student_cannot_change_scripts_or_data_nor_read_others_logs(running, host):
+    running("alice"), running("carol")
+    assert as_user(host, "alice", "cat /home/admin/start/as-root.sh").succeeded
+    assert as_user(host, "alice", "echo x >> /home/admin/start/as-root.sh").failed
+    assert as_user(host, "alice", "touch /nfs/x").failed
+    assert as_user(host, "alice", "cat /home/admin/logs/carol-as-root.log").failed
+    assert as_user(host, "alice", "ls /home/admin/logs").failed
+    assert as_user(host, "alice", "sudo -n true").failed
+
+
+def test_a_ta_edits_a_script_and_the_next_start_runs_it(running, host, nfs_host):
+    running("carol")
+    with script_kept(nfs_host, "as-root.sh"):
+        edit = "echo 'echo edited-by-carol' >> /home/admin/start/as-root.sh"
+        assert as_user(host, "carol", edit).succeeded
+        assert as_user(host, "carol", "echo slides > /nfs/material.txt").succeeded
+        assert as_user(host, "carol", "cat /home/admin/logs/alice-as-root.log").succeeded
+        assert as_user(host, "carol", "sudo -n true").succeeded
+        alice = running("alice")
+        alice.stop()
+        running("alice")
+        assert "edited-by-carol" in log_of(nfs_host, "alice", "root").content_string
+        assert as_user(host, "alice", "cat /nfs/material.txt").stdout.strip() == "slides"
+        # Re-running the playbook keeps the TA's edit (examples go only where none is).
+        run_playbook("site.yml")
+        assert "edited-by-carol" in nfs_host.file(f"{START}/as-root.sh").content_string
+
+
+def test_a_hanging_script_is_stopped_and_logged_and_the_server_starts(running, nfs_host):
+    with script_kept(nfs_host, "as-user.sh") as path:
+        nfs_host.check_output(f"echo 'sleep 600' > {path}")
+        alice = running("alice")
+        alice.stop()
+        alice.start()
+        alice.wait_ready(seconds=10 + 60)  # the limit (jupyterhub_script_timeout) and a margin
+        log = log_of(nfs_host, "alice", "user").content_string
+        assert "# stopped: still running after the 10s limit" in log
+
+
+def test_a_missing_script_is_logged_and_the_server_starts(running, nfs_host):
+    with script_kept(nfs_host, "as-user.sh") as path:
+        nfs_host.check_output(f"rm {path}")
+        alice = running("alice")
+        alice.stop()
+        running("alice")
+        assert "# no /home/admin/start/as-user.sh: nothing to run" in (
+            log_of(nfs_host, "alice", "user").content_string
+        )
