@@ -84,6 +84,25 @@ class Lab:
     def state(self) -> Path:
         return ROOT / "build" / self.name
 
+    @property
+    def inventory(self) -> Path:
+        return self.state / "hosts.yml"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def from_environment(cls) -> Lab:
+        """The lab named by LAB_NAME, LAB_SUBNET, LAB_PORT, LAB_GITHUB_PORT (or the defaults)."""
+        env = os.environ.get
+        return cls(
+            env("LAB_NAME", cls.name),
+            env("LAB_SUBNET", cls.subnet),
+            int(env("LAB_PORT", cls.port)),
+            int(env("LAB_GITHUB_PORT", cls.github_port)),
+        )
+
 
 def say(message: str) -> None:
     print(f"lab: {message}", file=sys.stderr, flush=True)
@@ -164,7 +183,7 @@ def write_inventory(
             },
         }
     }
-    path = lab.state / "hosts.yml"
+    path = lab.inventory
     path.write_text(
         "# Written by `make lab`; the settings are in inventory/lab/.\n"
         + json.dumps(inventory, indent=2)
@@ -172,11 +191,16 @@ def write_inventory(
     return path
 
 
-def run_playbook(inventory: Path) -> None:
-    say("running playbooks/site.yml (the first time: image builds, several minutes)...")
+def run_playbook(lab: Lab, playbook: str = "site.yml", *extra_vars: str) -> None:
+    """Run one of the real playbooks against the lab's hosts."""
+    say(f"running playbooks/{playbook} (a first site.yml builds images: several minutes)...")
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    command = ["ansible-playbook", "-i", str(ROOT / "inventory/lab"), "-i", str(inventory)]
-    subprocess.run([*command, str(ROOT / "playbooks/site.yml")], check=True, env=env, cwd=ROOT)
+    # The venv's own ansible-playbook, whether or not the venv is activated.
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    program = str(beside) if beside.exists() else "ansible-playbook"
+    command = [program, "-i", str(ROOT / "inventory/lab"), "-i", str(lab.inventory)]
+    command += [arg for extra in extra_vars for arg in ("-e", extra)]
+    subprocess.run([*command, str(ROOT / "playbooks" / playbook)], check=True, env=env, cwd=ROOT)
 
 
 def wait_for_hub(url: str, seconds: int = 180) -> None:
@@ -207,8 +231,9 @@ def up(lab: Lab, host_os: str, workers: int) -> None:
         run_host(lab, name, host_image, ports)
     for name in sorted({h for hosts in groups.values() for h in hosts}):
         wait_for_systemd(name)
-    run_playbook(write_inventory(lab, groups, base, archive))
-    url = f"http://127.0.0.1:{lab.port}"
+    write_inventory(lab, groups, base, archive)
+    run_playbook(lab)
+    url = lab.url
     wait_for_hub(url)
     print(
         f"""
@@ -244,10 +269,11 @@ def main(argv: list[str] | None = None) -> int:
         "--os", default=os.environ.get("HOST_OS", "debian13"), choices=sorted(images.HOST_OSES)
     )
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "0")))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("LAB_PORT", "8000")))
-    parser.add_argument(
-        "--github-port", type=int, default=int(os.environ.get("LAB_GITHUB_PORT", "8080"))
-    )
+    lab = Lab.from_environment()
+    parser.add_argument("--name", default=lab.name, help="LAB_NAME")
+    parser.add_argument("--subnet", default=lab.subnet, help="LAB_SUBNET")
+    parser.add_argument("--port", type=int, default=lab.port, help="LAB_PORT")
+    parser.add_argument("--github-port", type=int, default=lab.github_port, help="LAB_GITHUB_PORT")
     args = parser.parse_args(argv)
     if args.workers != 0:
         parser.error("--workers: only 0 for now (one host: hub, NFS and Docker host at once)")

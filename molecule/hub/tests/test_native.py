@@ -1,0 +1,62 @@
+"""NativeAuthenticator, the alternative to GitHub: the hub is switched to it by
+re-running site.yml, and back afterwards (running servers are kept throughout)."""
+
+import json
+import re
+
+import pytest
+import requests
+from conftest import run_playbook
+
+PASSWORD = "a-long-and-uncommon-passphrase-42"
+
+
+@pytest.fixture(scope="module")
+def native(hub_url):
+    admins = json.dumps({"jupyterhub_native_admin_users": ["ada"]})
+    run_playbook("site.yml", "jupyterhub_auth=native", admins)
+    yield hub_url
+    run_playbook("site.yml")
+
+
+def submit(session, url, fields):
+    """Post a hub form the way a browser does, with the page's XSRF token."""
+    page = session.get(url, timeout=30)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    return session.post(url, data={**fields, "_xsrf": xsrf}, timeout=30)
+
+
+def sign_up(hub_url, name):
+    fields = {
+        "username": name,
+        "signup_password": PASSWORD,
+        "signup_password_confirmation": PASSWORD,
+    }
+    return submit(requests.Session(), f"{hub_url}/hub/signup", fields)
+
+
+def sign_in(hub_url, name) -> requests.Session:
+    session = requests.Session()
+    landed = submit(
+        session,
+        f"{hub_url}/hub/login?next=%2Fhub%2Ftoken",
+        {"username": name, "password": PASSWORD},
+    )
+    session.landed = landed
+    return session
+
+
+def test_the_first_admin_signs_up_without_approval(native):
+    assert sign_up(native, "ada").status_code == 200
+    ada = sign_in(native, "ada")
+    assert ada.landed.url.endswith("/hub/token")
+    assert ada.get(f"{native}/hub/authorize", timeout=30).status_code == 200  # admins' page
+
+
+def test_everyone_else_waits_for_an_admin(native):
+    sign_up(native, "newcomer")
+    refused = sign_in(native, "newcomer").landed
+    assert "has not been authorized" in refused.text
+    ada = sign_in(native, "ada")
+    assert ada.get(f"{native}/hub/authorize/newcomer", timeout=30).status_code == 200
+    assert sign_in(native, "newcomer").landed.url.endswith("/hub/token")

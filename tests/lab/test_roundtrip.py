@@ -1,0 +1,55 @@
+"""Backup -> destroy the lab -> a fresh lab -> restore: users' files, the shares
+and the hub's users and admins come back (run by `make lab-test`, after test_lab.py)."""
+
+import os
+import shlex
+import subprocess
+
+from schoolhub.lab import client, hosts
+
+LAB = hosts.Lab.from_environment()
+HUB_HOST = f"{LAB.name}-hub"
+
+
+def on_hub_host(command: str) -> str:
+    done = subprocess.run(
+        ["docker", "exec", HUB_HOST, "sh", "-c", command], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def in_server(user: str, command: str) -> str:
+    return on_hub_host(f"docker exec -u {user} jupyter-{user} sh -c {shlex.quote(command)}")
+
+
+def users_table() -> str:
+    return on_hub_host("docker exec jupyterhub python3 -m schoolhub.ops list")
+
+
+def test_backup_then_restore_onto_a_fresh_lab_brings_everything_back(tmp_path):
+    ada = client.Hub(LAB.url, client.sign_in(LAB.url, "ada"), "ada")
+    ada.start()
+    ada.wait_ready()
+    in_server("ada", "head -c 200000 /dev/urandom > ~/work.bin && echo notes > ~/notes.txt")
+    homes = in_server("ada", "cd ~ && sha256sum work.bin notes.txt")
+    on_hub_host("echo slides > /srv/schoolhub/data/slides.txt")
+    ada.stop()  # a fresh lab runs no servers: compare like with like
+    before = users_table()
+    assert "ada" in before
+
+    hosts.run_playbook(LAB, "backup.yml", f"backup_root={tmp_path}")
+    (backup,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert (backup / "SHA256SUMS").read_text().count(".tar.gz") >= 3
+
+    hosts.down(LAB)
+    hosts.up(LAB, os.environ.get("HOST_OS", "debian13"), workers=0)
+    assert "ada" not in users_table()  # a fresh hub knows nobody
+
+    hosts.run_playbook(LAB, "restore.yml", f"backup={backup}")
+    assert users_table() == before  # users, admins, (stopped) servers
+    ada = client.Hub(LAB.url, client.sign_in(LAB.url, "ada"), "ada")
+    ada.start()
+    ada.wait_ready()
+    assert in_server("ada", "cd ~ && sha256sum work.bin notes.txt") == homes
+    assert in_server("ada", "cat /nfs/slides.txt") == "slides"

@@ -1,0 +1,26 @@
+from schoolhub.lab import hosts
+
+
+def test_default_lab_and_one_from_the_environment(monkeypatch):
+    for name in ("LAB_NAME", "LAB_SUBNET", "LAB_PORT", "LAB_GITHUB_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert hosts.Lab.from_environment().url == "http://127.0.0.1:8000"
+    monkeypatch.setenv("LAB_NAME", "schoolhub-labtest")
+    monkeypatch.setenv("LAB_PORT", "18000")
+    lab = hosts.Lab.from_environment()
+    assert (lab.name, lab.url, lab.label) == (
+        "schoolhub-labtest",
+        "http://127.0.0.1:18000",
+        "org.schoolhub.lab=schoolhub-labtest",
+    )
+    assert lab.inventory.parts[-2:] == ("schoolhub-labtest", "hosts.yml")
+
+
+def test_one_host_lab_is_hub_and_nfs():
+    groups = hosts.host_names(hosts.Lab(), workers=0)
+    assert groups == {"hub": ["schoolhub-lab-hub"], "nfs": ["schoolhub-lab-hub"], "workers": []}
+
+
+def test_capabilities_leave_out_sys_resource():
+    assert "SYS_RESOURCE" not in hosts.CAPABILITIES
+    assert {"SYS_ADMIN", "NET_ADMIN"} <= set(hosts.CAPABILITIES)
