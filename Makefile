@@ -11,7 +11,7 @@ REPORTS := build/reports
 HOST_OS ?= debian13
 # Molecule scenarios run by `make molecule` (in this order).
 SCENARIOS ?= default hub
-# Scenarios also run on the other release by `make test`.
+# Scenarios also run on Debian 12 by `make test` (Docker 20.10, Ganesha 4 there).
 OTHER_OS_SCENARIOS ?= default hub
 
 IMAGES = $(BIN)/python -m schoolhub.lab.images --os $(HOST_OS)
