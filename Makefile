@@ -19,7 +19,7 @@ IMAGES = $(BIN)/python -m schoolhub.lab.images --os $(HOST_OS)
 export HOST_OS
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help venv system docker host-image lint unit molecule molecule-% test clean lab lab-down lab-test
+.PHONY: docs help venv system docker host-image lint unit molecule molecule-% test clean lab lab-down lab-test
 
 help:  ## Show the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in as a 
 	$(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts up
 	$(LAB_TEST) $(BIN)/pytest tests/lab --junitxml=$(REPORTS)/lab.xml; rc=$$?; \
 	  $(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts down; exit $$rc
+
+docs: venv  ## Regenerate the README's role-variable reference from the argument specs
+	$(BIN)/python tools/docs.py
 
 clean:  ## Remove the virtualenv, reports and the test images
 	rm -rf $(VENV) build

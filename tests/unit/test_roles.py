@@ -97,3 +97,13 @@ def test_example_inventory_sets_only_known_variables():
         known |= set(load(ROOT / "roles" / role / "defaults/main.yml"))
     example = load(ROOT / "inventory/example/group_vars/all/main.yml")
     assert set(example) - known == set()
+
+
+def test_readme_variable_reference_is_current():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools/docs.py"), "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
