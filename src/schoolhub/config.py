@@ -305,8 +305,8 @@ def apply_spawner(c, cfg: dict) -> None:
     }
     c.DockerSpawner.mem_limit = sp["mem_limit"] or None
     c.DockerSpawner.cpu_limit = sp["cpu_limit"] or None
-    c.SchoolDockerSpawner.admin_mem_limit = sp["admin_mem_limit"]
-    c.SchoolDockerSpawner.admin_cpu_limit = sp["admin_cpu_limit"]
+    c.SchoolSpawner.admin_mem_limit = sp["admin_mem_limit"]
+    c.SchoolSpawner.admin_cpu_limit = sp["admin_cpu_limit"]
     c.Spawner.start_timeout = sp["start_timeout"]
     c.Spawner.http_timeout = sp["http_timeout"]
     apply_shares(c, cfg)
@@ -337,8 +337,8 @@ def apply_shares(c, cfg: dict) -> None:
     if shares["start_hook"]:
         for volumes in (student, admin):
             volumes[shares["start_hook"]] = {"bind": HOOK_MOUNT, "mode": "ro"}
-    c.SchoolDockerSpawner.student_volumes = student
-    c.SchoolDockerSpawner.admin_volumes = admin
+    c.SchoolSpawner.student_volumes = student
+    c.SchoolSpawner.admin_volumes = admin
     c.DockerSpawner.environment.update(
         {
             "SCHOOL_ADMIN_UID": str(shares["admin_uid"]),

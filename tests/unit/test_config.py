@@ -214,7 +214,7 @@ def test_timeouts_are_sized_for_pulls(make):
 def test_limits(make):
     c = make({"spawner": {"mem_limit": "1G", "cpu_limit": 0.5, "admin_mem_limit": "4G"}})
     assert (c.DockerSpawner.mem_limit, c.DockerSpawner.cpu_limit) == ("1G", 0.5)
-    assert c.SchoolDockerSpawner.admin_mem_limit == "4G"
+    assert c.SchoolSpawner.admin_mem_limit == "4G"
 
 
 def test_bad_memory_size_is_named(make):
@@ -297,7 +297,7 @@ SHARES = {
 
 
 def test_students_read_the_shares(make):
-    student = make(SHARES).SchoolDockerSpawner.student_volumes
+    student = make(SHARES).SchoolSpawner.student_volumes
     assert student["/mnt/schoolhub/admin"] == {"bind": "/home/admin", "mode": "ro"}
     assert student["/mnt/schoolhub/data"] == {"bind": "/nfs", "mode": "ro"}
     # Root in every container writes the logs; the directory's mode keeps students out.
@@ -305,14 +305,14 @@ def test_students_read_the_shares(make):
 
 
 def test_admins_write_the_shares(make):
-    admin = make(SHARES).SchoolDockerSpawner.admin_volumes
+    admin = make(SHARES).SchoolSpawner.admin_volumes
     assert admin["/mnt/schoolhub/admin"] == {"bind": "/home/admin", "mode": "rw"}
     assert admin["/mnt/schoolhub/data"] == {"bind": "/nfs", "mode": "rw"}
 
 
 def test_start_hook_is_mounted_read_only_for_everyone(make):
     c = make(SHARES)
-    for volumes in (c.SchoolDockerSpawner.student_volumes, c.SchoolDockerSpawner.admin_volumes):
+    for volumes in (c.SchoolSpawner.student_volumes, c.SchoolSpawner.admin_volumes):
         hook = volumes["/usr/local/share/schoolhub/start-scripts.sh"]
         assert hook["bind"].startswith("/usr/local/bin/before-notebook.d/")
         assert hook["mode"] == "ro"
@@ -326,7 +326,7 @@ def test_hook_gets_the_admin_ids_and_time_limit(make):
 
 def test_no_shares_no_mounts(make):
     c = make()
-    assert c.SchoolDockerSpawner.student_volumes == {} == c.SchoolDockerSpawner.admin_volumes
+    assert c.SchoolSpawner.student_volumes == {} == c.SchoolSpawner.admin_volumes
 
 
 def test_share_paths_must_be_absolute(make):

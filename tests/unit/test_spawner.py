@@ -1,5 +1,7 @@
 """What the school spawner decides from whether the user is an admin now."""
 
+from types import SimpleNamespace
+
 import pytest
 from traitlets.config import Config
 
@@ -12,9 +14,9 @@ def spawner():
     c.DockerSpawner.volumes = {"home-{username}": "/home/{raw_username}"}
     c.DockerSpawner.mem_limit = "1G"
     c.DockerSpawner.cpu_limit = 1.0
-    c.SchoolDockerSpawner.admin_mem_limit = "2G"
-    c.SchoolDockerSpawner.student_volumes = {"/mnt/data": {"bind": "/nfs", "mode": "ro"}}
-    c.SchoolDockerSpawner.admin_volumes = {"/mnt/data": {"bind": "/nfs", "mode": "rw"}}
+    c.SchoolSpawner.admin_mem_limit = "2G"
+    c.SchoolSpawner.student_volumes = {"/mnt/data": {"bind": "/nfs", "mode": "ro"}}
+    c.SchoolSpawner.admin_volumes = {"/mnt/data": {"bind": "/nfs", "mode": "rw"}}
     return SchoolDockerSpawner(config=c)
 
 
@@ -38,3 +40,64 @@ def test_losing_admin_goes_back_to_student_settings(spawner):
     spawner.mem_limit, spawner.cpu_limit = spawner.limits(admin=True)
     assert spawner.volumes_for(admin=False)["/mnt/data"]["mode"] == "ro"
     assert spawner.limits(admin=False)[0] == 1024**3
+
+
+# --- Swarm: each user stays on the node holding their home -------------------
+
+from schoolhub.spawner import (  # noqa: E402
+    NodeGone,
+    SchoolSwarmSpawner,
+    count_by_node,
+    node_summary,
+    pick_node,
+)
+
+
+def node(name, ready=True, active=True):
+    return {"hostname": name, "ready": ready, "active": active, "role": "worker"}
+
+
+def test_new_users_go_to_the_least_busy_ready_node():
+    nodes = [node("w1"), node("w2"), node("w3", ready=False)]
+    assert pick_node(nodes, {"w1": 3, "w2": 1}) == "w2"
+    assert pick_node(nodes, {}) == "w1"  # ties: by name
+
+
+def test_drained_or_down_nodes_get_nobody():
+    with pytest.raises(NodeGone):
+        pick_node([node("w1", active=False), node("w2", ready=False)], {})
+
+
+def test_docker_node_inspect_is_summarised():
+    inspected = {
+        "Description": {"Hostname": "w1"},
+        "Status": {"State": "ready"},
+        "Spec": {"Availability": "drain", "Role": "worker"},
+    }
+    assert node_summary(inspected) == {
+        "hostname": "w1",
+        "ready": True,
+        "active": False,
+        "role": "worker",
+    }
+
+
+def test_only_our_services_count():
+    tasks = [
+        {"ServiceID": "s1", "NodeID": "n1"},
+        {"ServiceID": "s2", "NodeID": "n1"},
+        {"ServiceID": "other", "NodeID": "n2"},
+    ]
+    assert count_by_node(tasks, {"s1", "s2"}, {"n1": "w1", "n2": "w2"}) == {"w1": 2}
+
+
+def test_the_node_survives_in_the_spawner_state():
+    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    spawner = SchoolSwarmSpawner(user=ada)
+    spawner.node = "w2"
+    state = spawner.get_state()
+    assert state["node"] == "w2"
+    again = SchoolSwarmSpawner(user=ada)
+    again.load_state(state)
+    again.clear_state()  # what the hub does after a stop
+    assert again.get_state()["node"] == "w2"
