@@ -265,7 +265,7 @@ def apply_github(c, cfg: dict) -> None:
 
 def apply_native(c, cfg: dict) -> None:
     native = cfg["auth"]["native"]
-    c.JupyterHub.authenticator_class = "nativeauthenticator.NativeAuthenticator"
+    c.JupyterHub.authenticator_class = "schoolhub.auth.SchoolNativeAuthenticator"
     c.JupyterHub.template_paths = [native_templates()]
     # The first admin signs up without approval; everyone else waits for an admin.
     c.Authenticator.admin_users = set(cfg["hub"]["admin_users"]) | set(native["admin_users"])

@@ -186,7 +186,7 @@ def test_native_needs_its_first_admin(make):
 
 def test_native_signup_waits_for_approval(make):
     c = make({"auth": {"kind": "native", "native": {"admin_users": ["ada"]}}})
-    assert c.JupyterHub.authenticator_class == "nativeauthenticator.NativeAuthenticator"
+    assert c.JupyterHub.authenticator_class == "schoolhub.auth.SchoolNativeAuthenticator"
     assert c.NativeAuthenticator.open_signup is False
     assert c.Authenticator.admin_users == {"ada"}
     assert c.JupyterHub.template_paths[0].endswith("nativeauthenticator/templates")
