@@ -87,7 +87,8 @@ LAB_TEST := LAB_NAME=schoolhub-labtest LAB_SUBNET=10.205.0.0/24 LAB_PORT=18000 L
 lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in as a student, then it is removed
 	mkdir -p $(REPORTS)
 	$(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts up
-	$(LAB_TEST) $(BIN)/pytest tests/lab --junitxml=$(REPORTS)/lab.xml; rc=$$?; \
+	@# The lab is removed whatever the tests say (the shell runs with -e).
+	rc=0; $(LAB_TEST) $(BIN)/pytest tests/lab --junitxml=$(REPORTS)/lab.xml || rc=$$?; \
 	  $(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts down; exit $$rc
 
 docs: venv  ## Regenerate the README's role-variable reference from the argument specs
