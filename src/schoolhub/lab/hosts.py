@@ -16,13 +16,12 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from schoolhub.lab import images
+import requests
+
+from schoolhub.lab import client, images
 
 LABEL = "org.schoolhub.lab"
 # Every capability but SYS_RESOURCE (missing from these kernels' bounding set)
@@ -109,10 +108,7 @@ def say(message: str) -> None:
 
 
 def docker(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise images.BuildError(f"docker {' '.join(args[:3])} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
+    return images.run("docker", *args, check=check)
 
 
 def host_names(lab: Lab, workers: int) -> dict[str, list[str]]:
@@ -155,13 +151,11 @@ def run_host(lab: Lab, name: str, image: str, ports: list[str]) -> None:
 
 
 def wait_for_systemd(name: str, seconds: int = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    def booted() -> bool:
         state = docker("exec", name, "systemctl", "is-system-running", check=False)
-        if state in ("running", "degraded"):
-            return
-        time.sleep(1)
-    raise images.BuildError(f"{name}: systemd did not finish booting in {seconds}s")
+        return state in ("running", "degraded")
+
+    client.wait(booted, seconds, f"systemd to finish booting in {name}")
 
 
 def write_inventory(
@@ -175,7 +169,7 @@ def write_inventory(
                 "lab_base_image": base_image,
                 "lab_base_archive": str(base_archive.resolve()),
                 "lab_state_dir": str(lab.state),
-                "lab_url": f"http://127.0.0.1:{lab.port}",
+                "lab_url": lab.url,
                 "lab_github_url": f"http://127.0.0.1:{lab.github_port}",
             },
             "children": {
@@ -204,16 +198,10 @@ def run_playbook(lab: Lab, playbook: str = "site.yml", *extra_vars: str) -> None
 
 
 def wait_for_hub(url: str, seconds: int = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/hub/api", timeout=5) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(2)
-    raise images.BuildError(f"the hub did not answer at {url} within {seconds}s")
+    def answers() -> bool:
+        return requests.get(f"{url}/hub/api", timeout=5).status_code == 200
+
+    client.wait(answers, seconds, f"the hub to answer at {url}", every=2)
 
 
 def up(lab: Lab, host_os: str, workers: int) -> None:
@@ -224,20 +212,20 @@ def up(lab: Lab, host_os: str, workers: int) -> None:
     if not docker("network", "ls", "--quiet", "--filter", f"name=^{lab.name}$"):
         docker("network", "create", "--label", lab.label, "--subnet", lab.subnet, lab.name)
     groups = host_names(lab, workers)
-    for name in sorted({h for hosts in groups.values() for h in hosts}):
+    names = sorted({h for hosts in groups.values() for h in hosts})
+    for name in names:
         ports = []
         if name in groups["hub"]:
             ports = [f"127.0.0.1:{lab.port}:8000", f"127.0.0.1:{lab.github_port}:8080"]
         run_host(lab, name, host_image, ports)
-    for name in sorted({h for hosts in groups.values() for h in hosts}):
+    for name in names:
         wait_for_systemd(name)
     write_inventory(lab, groups, base, archive)
     run_playbook(lab)
-    url = lab.url
-    wait_for_hub(url)
+    wait_for_hub(lab.url)
     print(
         f"""
-The lab's hub is ready: {url}
+The lab's hub is ready: {lab.url}
 
   Sign in with GitHub: the lab's fake GitHub lets you pick who you are.
     students (team Participants): ada, grace, alan, katherine, linus
@@ -283,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             up(lab, args.os, args.workers)
         else:
             down(lab)
-    except (images.BuildError, subprocess.CalledProcessError) as error:
+    except (images.BuildError, subprocess.CalledProcessError, TimeoutError) as error:
         say(f"error: {error}")
         return 1
     return 0

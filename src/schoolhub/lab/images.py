@@ -100,12 +100,14 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
     )
 
 
-def run(*args: str, stdin=None) -> None:
-    """Run a build command quietly; on failure, raise with the end of what it said."""
+def run(*args: str, stdin=None, check: bool = True) -> str:
+    """Run a command quietly and return its output; on failure (when `check`),
+    raise with the end of what it said."""
     done = subprocess.run(args, stdin=stdin, capture_output=True, text=True)
-    if done.returncode != 0:
+    if check and done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()[-15:]
         raise BuildError(f"{' '.join(args[:3])} ... failed:\n" + "\n".join(said))
+    return done.stdout.strip()
 
 
 def image_exists(tag: str) -> bool:
