@@ -9,8 +9,10 @@ BIN := $(VENV)/bin
 REPORTS := build/reports
 # Host operating system of the container test hosts: debian13 (default) or debian12.
 HOST_OS ?= debian13
+# Hosts that run users' servers in `make lab` (0: the hub host runs them).
+WORKERS ?= 2
 # Molecule scenarios run by `make molecule` (in this order).
-SCENARIOS ?= default hub
+SCENARIOS ?= default hub swarm
 # Scenarios also run on Debian 12 by `make test` (Docker 20.10, Ganesha 4 there).
 OTHER_OS_SCENARIOS ?= default hub
 
@@ -75,18 +77,18 @@ test:  ## Everything: lint, unit, molecule scenarios (both Debian releases)
 	$(MAKE) lab-test
 	$(BIN)/python tools/summary.py $(REPORTS)
 
-lab: venv system docker  ## The local lab: a hub on http://127.0.0.1:8000 with a fake GitHub
-	$(BIN)/python -m schoolhub.lab.hosts up
+lab: venv system docker  ## The local lab: a hub on http://127.0.0.1:8000 with a fake GitHub (WORKERS=2)
+	$(BIN)/python -m schoolhub.lab.hosts up --workers $(WORKERS)
 
 lab-down: venv  ## Remove everything the lab created (containers, volumes, network)
 	$(BIN)/python -m schoolhub.lab.hosts down
 
 # `make lab-test` makes its own lab beside yours, and removes it afterwards.
-LAB_TEST := LAB_NAME=schoolhub-labtest LAB_SUBNET=10.205.0.0/24 LAB_PORT=18000 LAB_GITHUB_PORT=18080
+LAB_TEST := WORKERS=$(WORKERS) LAB_NAME=schoolhub-labtest LAB_SUBNET=10.205.0.0/24 LAB_PORT=18000 LAB_GITHUB_PORT=18080
 
 lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in as a student, then it is removed
 	mkdir -p $(REPORTS)
-	$(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts up
+	$(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts up --workers $(WORKERS)
 	@# The lab is removed whatever the tests say (the shell runs with -e).
 	rc=0; $(LAB_TEST) $(BIN)/pytest tests/lab --junitxml=$(REPORTS)/lab.xml || rc=$$?; \
 	  $(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts down; exit $$rc

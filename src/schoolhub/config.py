@@ -60,11 +60,15 @@ DEFAULTS: dict[str, Any] = {
         },
     },
     "spawner": {
+        # docker: servers on the hub host; swarm: servers on the Swarm's workers.
         "kind": "docker",
         "image": "",
         "network": "schoolhub",
         "pull_policy": "ifnotpresent",
         "home_volume": "schoolhub-home-{username}",
+        # swarm only: the NFS homes share as mounted on every host ("" = homes are
+        # volumes, and each user stays on the node of their first start).
+        "homes_on_nfs": "",
         "default_url": "/lab",
         "uid": 1000,
         "gid": 100,
@@ -155,8 +159,15 @@ def validate(cfg: dict) -> None:
                     raise ConfigError(f"auth.github.{key}: {team!r} is not a team name")
     if auth["kind"] == "native" and not auth["native"]["admin_users"]:
         raise ConfigError("auth.native.admin_users: name the first admin, who signs up first")
-    if spawner["kind"] != "docker":
-        raise ConfigError(f"spawner.kind: must be docker, got {spawner['kind']!r}")
+    if spawner["kind"] not in ("docker", "swarm"):
+        raise ConfigError(f"spawner.kind: must be docker or swarm, got {spawner['kind']!r}")
+    if spawner["homes_on_nfs"]:
+        if spawner["kind"] != "swarm":
+            raise ConfigError("spawner.homes_on_nfs: only with spawner.kind swarm (workers)")
+        if not spawner["homes_on_nfs"].startswith("/"):
+            raise ConfigError(
+                f"spawner.homes_on_nfs: must be an absolute path, got {spawner['homes_on_nfs']!r}"
+            )
     if not spawner["image"]:
         raise ConfigError("spawner.image: required (the single-user image)")
     if spawner["pull_policy"] not in ("always", "ifnotpresent", "never", "skip"):
@@ -283,20 +294,30 @@ def native_templates() -> str:
 
 def apply_spawner(c, cfg: dict) -> None:
     sp = cfg["spawner"]
-    c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolDockerSpawner"
     c.DockerSpawner.image = sp["image"]
     c.DockerSpawner.pull_policy = sp["pull_policy"]
     c.DockerSpawner.network_name = sp["network"]
     c.DockerSpawner.use_internal_ip = True
-    c.DockerSpawner.remove = sp["remove_containers"]
     c.DockerSpawner.name_template = "jupyter-{username}"
-    # One named volume per user ({username} is escaped for Docker), mounted at
-    # the user's real name.
-    c.DockerSpawner.volumes = {sp["home_volume"]: "/home/{raw_username}"}
+    # One home per user ({username} is escaped for Docker), mounted at the
+    # user's real name: a named volume, or a directory of the NFS homes share.
+    home = f"{sp['homes_on_nfs']}/{{username}}" if sp["homes_on_nfs"] else sp["home_volume"]
+    c.DockerSpawner.volumes = {home: "/home/{raw_username}"}
     c.DockerSpawner.notebook_dir = "/home/{raw_username}"
     c.DockerSpawner.default_url = sp["default_url"]
-    # docker-stacks convention: start as root, become NB_USER with NB_UID.
-    c.DockerSpawner.extra_create_kwargs = {"user": "root"}
+    if sp["kind"] == "swarm":
+        c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolSwarmSpawner"
+        # docker-stacks convention: start as root, become NB_USER with NB_UID.
+        c.SwarmSpawner.extra_container_spec = {"user": "root"}
+        # The proxy reaches a server by its service name: one DNS record per
+        # task (these kernels have no IPVS for the default virtual IP).
+        c.SwarmSpawner.extra_endpoint_spec = {"mode": "dnsrr"}
+        c.SchoolSwarmSpawner.homes_on_nfs = sp["homes_on_nfs"]
+    else:
+        c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolDockerSpawner"
+        c.DockerSpawner.extra_create_kwargs = {"user": "root"}
+        # (Swarm services are always removed at a stop.)
+        c.DockerSpawner.remove = sp["remove_containers"]
     c.DockerSpawner.environment = {
         "NB_UID": str(sp["uid"]),
         "NB_GID": str(sp["gid"]),

@@ -3,6 +3,7 @@
     python3 -m schoolhub.ops list              # users, admins, servers, last activity
     python3 -m schoolhub.ops stop-all          # end of a session day
     python3 -m schoolhub.ops cull --idle 3600  # stop servers idle for an hour
+    python3 -m schoolhub.ops stop --user ada   # stop these users' servers
 
 It uses the hub's REST API with the `schoolhub-ops` service token
 (secret `ops_api_token`); every wait is bounded.
@@ -81,21 +82,36 @@ def table(users: list[dict]) -> str:
     )
 
 
+def to_stop(action: str, users: list[dict], idle: int, chosen: list[str], now: datetime):
+    """The users whose servers `action` (stop-all, cull, stop) stops."""
+    running = [u["name"] for u in users if u.get("servers")]
+    if action == "stop-all":
+        return running
+    if action == "cull":
+        return [u["name"] for u in users if (idle_seconds(u, now) or 0) >= idle]
+    unknown = sorted(set(chosen) - {u["name"] for u in users})
+    if unknown or not chosen:
+        raise ValueError(
+            f"stop: no such user: {', '.join(unknown)}" if unknown else "stop: name --user"
+        )
+    return [name for name in chosen if name in running]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["list", "stop-all", "cull"])
+    parser.add_argument("action", choices=["list", "stop-all", "cull", "stop"])
     parser.add_argument("--idle", type=int, default=3600, help="cull: seconds of inactivity")
+    parser.add_argument("--user", action="append", default=[], help="stop: a user (repeatable)")
     args = parser.parse_args(argv)
     hub = Hub()
     users = hub.users()
     if args.action == "list":
         print(table(users))
         return 0
-    if args.action == "stop-all":
-        names = [u["name"] for u in users if u.get("servers")]
-    else:
-        now = datetime.now(UTC)
-        names = [u["name"] for u in users if (idle_seconds(u, now) or 0) >= args.idle]
+    try:
+        names = to_stop(args.action, users, args.idle, args.user, datetime.now(UTC))
+    except ValueError as error:
+        parser.error(str(error))
     hub.stop(names)
     print(f"stopped {len(names)} server(s): {', '.join(names) or 'none'}")
     return 0

@@ -8,8 +8,13 @@ that holds their home volume.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+from docker.errors import APIError
+from docker.types import Mount, ServiceMode
 from dockerspawner import DockerSpawner, SwarmSpawner
-from traitlets import Bool, Dict, Float, Unicode
+from traitlets import Dict, Float, Unicode
 from traitlets.config import Configurable
 
 
@@ -76,12 +81,42 @@ class NodeGone(RuntimeError):
     """The node holding a user's home cannot run their server."""
 
 
+# Seconds a stop waits for the old server to exit, and the task states that
+# mean it has not yet.
+STOP_WAIT = 60
+LIVE_TASK_STATES = {"new", "pending", "assigned", "accepted", "preparing", "starting", "running"}
+# A node label naming a user whose home was moved there (playbooks/drain-worker.yml).
+HOME_LABEL = "org.schoolhub.home.{}"
+# The label of every home volume: whose it is (drain-worker.yml finds homes by it).
+USER_LABEL = "org.schoolhub.user"
+
+
+def usable(node: dict) -> bool:
+    return node["ready"] and node["active"]
+
+
 def pick_node(nodes: list[dict], servers_per_node: dict[str, int]) -> str:
     """The ready, active node running the fewest users' servers (ties: by name)."""
-    usable = [n["hostname"] for n in nodes if n["ready"] and n["active"]]
-    if not usable:
+    names = [n["hostname"] for n in nodes if usable(n)]
+    if not names:
         raise NodeGone("no Swarm node is ready to run servers")
-    return min(usable, key=lambda name: (servers_per_node.get(name, 0), name))
+    return min(names, key=lambda name: (servers_per_node.get(name, 0), name))
+
+
+def home_node(nodes: list[dict], user: str, pinned: str, label: str) -> str:
+    """The node holding the home of `user`, pinned to `pinned`: that node while
+    it is usable, else a usable node whose `label` says the home moved there."""
+    node = next((n for n in nodes if n["hostname"] == pinned), None)
+    if node is not None and usable(node):
+        return pinned
+    moved = sorted(n["hostname"] for n in nodes if usable(n) and label in n["labels"])
+    if moved:
+        return moved[0]
+    state = "gone" if node is None else "not available (down or drained)"
+    raise NodeGone(
+        f"{user}'s home is on node {pinned}, which is {state}. Ask a TA: the node must "
+        "come back, or the home be moved (playbooks/drain-worker.yml)."
+    )
 
 
 def count_by_node(tasks: list[dict], services: set[str], hostnames: dict[str, str]) -> dict:
@@ -101,7 +136,18 @@ def node_summary(node: dict) -> dict:
         "ready": node["Status"]["State"] == "ready",
         "active": node["Spec"]["Availability"] == "active",
         "role": node["Spec"]["Role"],
+        "labels": node["Spec"].get("Labels") or {},
     }
+
+
+def mount(source: str, target: dict, labels: dict) -> Mount:
+    """A service mount: host paths are binds, other sources named volumes (labelled)."""
+    read_only = target["mode"] == "ro"
+    if source.startswith("/"):
+        return Mount(target=target["bind"], source=source, type="bind", read_only=read_only)
+    return Mount(
+        target=target["bind"], source=source, type="volume", read_only=read_only, labels=labels
+    )
 
 
 class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
@@ -109,10 +155,12 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
     user is pinned to the node of their first start (kept in the spawner's
     state); with homes_on_nfs, homes follow users anywhere."""
 
-    homes_on_nfs = Bool(
-        False,
+    homes_on_nfs = Unicode(
+        "",
         config=True,
-        help="Homes live on NFS: no pinning, any node may run any user's server.",
+        help="The NFS homes share as mounted on every host (the hub's too), e.g. "
+        "/mnt/schoolhub/homes: each home is a directory there, any node may run "
+        "any user's server. Empty: homes are volumes on the node of the first start.",
     )
     server_nodes_role = Unicode(
         "worker",
@@ -131,6 +179,11 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
             state["node"] = self.node  # kept after a stop: clear_state leaves it
         return state
 
+    @property
+    def mounts(self):
+        labels = {USER_LABEL: self.user.name}
+        return [mount(source, target, labels) for source, target in self.volume_binds.items()]
+
     async def nodes(self) -> list[dict]:
         found = await self.docker("nodes", filters={"role": self.server_nodes_role})
         return [node_summary(n) for n in found]
@@ -144,23 +197,51 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
         return count_by_node(tasks, services, hostnames)
 
     async def place(self) -> str:
-        nodes = await self.nodes()
+        """The node this start must use ("" = any)."""
         if self.homes_on_nfs:
             return ""
+        nodes = await self.nodes()
         if self.node:
-            node = next((n for n in nodes if n["hostname"] == self.node), None)
-            if node is None or not (node["ready"] and node["active"]):
-                state = "gone" if node is None else "not available (down or drained)"
-                raise NodeGone(
-                    f"{self.user.name}'s home is on node {self.node}, which is {state}. "
-                    "Ask a TA: the node must come back, or the home be moved "
-                    "(playbooks/drain-worker.yml)."
-                )
-            return self.node
+            label = HOME_LABEL.format(self.escaped_name)
+            node = home_node(nodes, self.user.name, self.node, label)
+            if node != self.node:
+                self.log.info("%s's home moved from %s to %s", self.user.name, self.node, node)
+            return node
         return pick_node(nodes, await self.servers_per_node())
+
+    async def remove_object(self):
+        """Scale the service to zero and wait (bounded) for its task to exit
+        before removing it: until then the old server still answers at the
+        service's name, and a quick restart would look ready before the new
+        server is (the hub then routes users to a server that is gone)."""
+        try:
+            service = await self.docker("inspect_service", self.object_id)
+            await self.docker(
+                "update_service",
+                self.object_id,
+                version=service["Version"]["Index"],
+                mode=ServiceMode("replicated", replicas=0),
+                fetch_current_spec=True,
+            )
+            for _ in range(STOP_WAIT):
+                tasks = await self.docker("tasks", filters={"service": self.object_id})
+                if not any(t["Status"]["State"] in LIVE_TASK_STATES for t in tasks):
+                    break
+                await asyncio.sleep(1)
+            else:
+                self.log.warning("%s still running after %ss", self.service_name, STOP_WAIT)
+        except APIError as error:
+            self.log.warning("could not scale %s to zero: %s", self.service_name, error)
+        await super().remove_object()
+
+    def make_home(self) -> None:
+        """An NFS home must exist before a service can bind it (start.sh chowns it)."""
+        Path(self.homes_on_nfs, self.escaped_name).mkdir(mode=0o755, exist_ok=True)
 
     async def start(self):
         self.node = await self.place()
+        if self.homes_on_nfs:
+            self.make_home()
         constraints = [f"node.role == {self.server_nodes_role}"]
         if self.node:
             constraints.append(f"node.hostname == {self.node}")

@@ -8,19 +8,33 @@ import subprocess
 from schoolhub.lab import client, hosts
 
 LAB = hosts.Lab.from_environment()
+WORKERS = int(os.environ.get("WORKERS") or 2)
 HUB_HOST = f"{LAB.name}-hub"
 
 
-def on_hub_host(command: str) -> str:
+def on_host(host: str, command: str) -> str:
     done = subprocess.run(
-        ["docker", "exec", HUB_HOST, "sh", "-c", command], capture_output=True, text=True
+        ["docker", "exec", host, "sh", "-c", command], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout.strip()
 
 
+def on_hub_host(command: str) -> str:
+    return on_host(HUB_HOST, command)
+
+
 def in_server(user: str, command: str) -> str:
-    return on_hub_host(f"docker exec -u {user} jupyter-{user} sh -c {shlex.quote(command)}")
+    """Run `command` as the user in their server, on whichever host runs it."""
+    if not WORKERS:
+        return on_hub_host(f"docker exec -u {user} jupyter-{user} sh -c {shlex.quote(command)}")
+    node = on_hub_host(
+        f"docker service ps jupyter-{user} --filter desired-state=running --format '{{{{.Node}}}}'"
+    )
+    task = on_host(
+        node, f"docker ps -q --filter label=com.docker.swarm.service.name=jupyter-{user}"
+    )
+    return on_host(node, f"docker exec -u {user} {task} sh -c {shlex.quote(command)}")
 
 
 def users_table() -> str:
@@ -49,7 +63,7 @@ def test_backup_then_restore_onto_a_fresh_lab_brings_everything_back(tmp_path):
     assert (backup / "SHA256SUMS").read_text().count(".tar.gz") >= 3
 
     hosts.down(LAB)
-    hosts.up(LAB, os.environ.get("HOST_OS", "debian13"), workers=0)
+    hosts.up(LAB, os.environ.get("HOST_OS", "debian13"), workers=WORKERS)
     assert "ada" not in users_table()  # a fresh hub knows nobody
 
     hosts.run_playbook(LAB, "restore.yml", f"backup={backup}")

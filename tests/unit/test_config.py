@@ -231,6 +231,34 @@ def test_containers_start_as_root_then_switch(make):
     assert c.DockerSpawner.environment["NB_UID"] == "1000"
 
 
+def test_swarm_runs_services_that_start_as_root_behind_dns_round_robin(make):
+    c = make({"spawner": {"kind": "swarm"}})
+    assert c.JupyterHub.spawner_class == "schoolhub.spawner.SchoolSwarmSpawner"
+    assert c.SwarmSpawner.extra_container_spec == {"user": "root"}
+    assert c.SwarmSpawner.extra_endpoint_spec == {"mode": "dnsrr"}
+    # create_service takes no `user`: only the docker spawner gets it.
+    assert "extra_create_kwargs" not in c.DockerSpawner
+    assert c.DockerSpawner.volumes == {"schoolhub-home-{username}": "/home/{raw_username}"}
+
+
+def test_homes_on_nfs_are_directories_of_the_share(make):
+    c = make({"spawner": {"kind": "swarm", "homes_on_nfs": "/mnt/schoolhub/homes"}})
+    assert c.DockerSpawner.volumes == {"/mnt/schoolhub/homes/{username}": "/home/{raw_username}"}
+    assert c.SchoolSwarmSpawner.homes_on_nfs == "/mnt/schoolhub/homes"
+
+
+@pytest.mark.parametrize(
+    "spawner, named",
+    [
+        ({"kind": "kubernetes"}, "spawner.kind"),
+        ({"kind": "docker", "homes_on_nfs": "/mnt/homes"}, "only with spawner.kind swarm"),
+        ({"kind": "swarm", "homes_on_nfs": "homes"}, "spawner.homes_on_nfs: must be an absolute"),
+    ],
+)
+def test_bad_spawner_kind_or_homes_are_named(make, spawner, named):
+    assert named in error_of(make, {"spawner": spawner})
+
+
 def test_extra_environment_is_passed(make):
     c = make({"spawner": {"environment": {"SCHOOL": "growth"}}})
     assert c.DockerSpawner.environment["SCHOOL"] == "growth"

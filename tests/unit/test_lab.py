@@ -1,3 +1,5 @@
+import pytest
+
 from schoolhub.lab import hosts
 
 
@@ -19,6 +21,18 @@ def test_default_lab_and_one_from_the_environment(monkeypatch):
 def test_one_host_lab_is_hub_and_nfs():
     groups = hosts.host_names(hosts.Lab(), workers=0)
     assert groups == {"hub": ["schoolhub-lab-hub"], "nfs": ["schoolhub-lab-hub"], "workers": []}
+
+
+def test_workers_are_their_own_hosts():
+    groups = hosts.host_names(hosts.Lab(), workers=2)
+    assert groups["workers"] == ["schoolhub-lab-worker1", "schoolhub-lab-worker2"]
+    assert groups["hub"] == groups["nfs"] == ["schoolhub-lab-hub"]
+
+
+def test_a_bad_worker_count_is_refused_by_name(capsys):
+    with pytest.raises(SystemExit):
+        hosts.main(["up", "--workers", "20"])
+    assert "--workers (WORKERS): from 0 to 8, got 20" in capsys.readouterr().err
 
 
 def test_capabilities_leave_out_sys_resource():

@@ -1,5 +1,7 @@
 from datetime import UTC, datetime
 
+import pytest
+
 from schoolhub import ops
 
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
@@ -27,3 +29,17 @@ def test_table_lists_users_sorted_with_state():
     assert lines[1].split()[1] == "stopped"
     assert lines[2].split()[1] == "pending"
     assert lines[3].split()[1:3] == ["yes", "ready"]
+
+
+USERS = [user("ada", "2026-07-01T11:00:00Z"), user("bob"), user("cy", "2026-07-01T11:59:00Z")]
+
+
+def test_what_each_action_stops():
+    assert ops.to_stop("stop-all", USERS, 0, [], NOW) == ["ada", "cy"]
+    assert ops.to_stop("cull", USERS, 1800, [], NOW) == ["ada"]
+    assert ops.to_stop("stop", USERS, 0, ["bob", "cy"], NOW) == ["cy"]  # bob is not running
+
+
+def test_stopping_an_unknown_user_is_an_error_naming_them():
+    with pytest.raises(ValueError, match="no such user: zed"):
+        ops.to_stop("stop", USERS, 0, ["ada", "zed"], NOW)

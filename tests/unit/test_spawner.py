@@ -1,5 +1,6 @@
 """What the school spawner decides from whether the user is an admin now."""
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -48,13 +49,21 @@ from schoolhub.spawner import (  # noqa: E402
     NodeGone,
     SchoolSwarmSpawner,
     count_by_node,
+    home_node,
+    mount,
     node_summary,
     pick_node,
 )
 
 
-def node(name, ready=True, active=True):
-    return {"hostname": name, "ready": ready, "active": active, "role": "worker"}
+def node(name, ready=True, active=True, labels=None):
+    return {
+        "hostname": name,
+        "ready": ready,
+        "active": active,
+        "role": "worker",
+        "labels": labels or {},
+    }
 
 
 def test_new_users_go_to_the_least_busy_ready_node():
@@ -72,14 +81,43 @@ def test_docker_node_inspect_is_summarised():
     inspected = {
         "Description": {"Hostname": "w1"},
         "Status": {"State": "ready"},
-        "Spec": {"Availability": "drain", "Role": "worker"},
+        "Spec": {"Availability": "drain", "Role": "worker", "Labels": {"zone": "a"}},
     }
     assert node_summary(inspected) == {
         "hostname": "w1",
         "ready": True,
         "active": False,
         "role": "worker",
+        "labels": {"zone": "a"},
     }
+
+
+def test_a_pinned_user_stays_on_their_node():
+    nodes = [node("w1"), node("w2", labels={"home.ada": "moved"})]
+    assert home_node(nodes, "ada", "w1", "home.ada") == "w1"
+
+
+def test_a_drained_users_home_is_found_where_it_moved():
+    nodes = [node("w1", active=False), node("w2"), node("w3", labels={"home.ada": "moved"})]
+    assert home_node(nodes, "ada", "w1", "home.ada") == "w3"
+
+
+@pytest.mark.parametrize(
+    "nodes, state",
+    [([node("w2")], "gone"), ([node("w1", ready=False)], "not available")],
+)
+def test_a_lost_home_node_gives_a_clear_message(nodes, state):
+    with pytest.raises(
+        NodeGone, match=f"ada's home is on node w1, which is {state}.*drain-worker.yml"
+    ):
+        home_node(nodes, "ada", "w1", "home.ada")
+
+
+def test_volumes_are_labelled_with_their_user_and_paths_are_binds():
+    volume = mount("schoolhub-home-ada", {"bind": "/home/ada", "mode": "rw"}, {"u": "ada"})
+    assert (volume["Type"], volume["VolumeOptions"]["Labels"]) == ("volume", {"u": "ada"})
+    share = mount("/mnt/schoolhub/data", {"bind": "/nfs", "mode": "ro"}, {"u": "ada"})
+    assert (share["Type"], share["ReadOnly"], "VolumeOptions" in share) == ("bind", True, False)
 
 
 def test_only_our_services_count():
@@ -101,3 +139,32 @@ def test_the_node_survives_in_the_spawner_state():
     again.load_state(state)
     again.clear_state()  # what the hub does after a stop
     assert again.get_state()["node"] == "w2"
+
+
+def test_a_stop_waits_for_the_old_server_to_exit_before_removing_the_service(monkeypatch):
+    """Otherwise the old server answers a quick restart's readiness check."""
+    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    spawner = SchoolSwarmSpawner(user=ada)
+    spawner.object_id = "svc1"
+    calls, states = [], iter(["running", "running", "shutdown"])
+
+    async def docker(method, *args, **kwargs):
+        calls.append(method)
+        if method == "inspect_service":
+            return {"Version": {"Index": 7}}
+        if method == "tasks":
+            return [{"Status": {"State": next(states)}}]
+        return None
+
+    monkeypatch.setattr(spawner, "docker", docker)
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(asyncio, "sleep", lambda _: real_sleep(0))
+    asyncio.run(spawner.remove_object())
+    assert calls == [
+        "inspect_service",
+        "update_service",
+        "tasks",
+        "tasks",
+        "tasks",
+        "remove_service",
+    ]

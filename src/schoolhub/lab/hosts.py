@@ -66,6 +66,8 @@ CAPABILITIES = [
     "WAKE_ALARM",
 ]
 ROOT = Path(__file__).resolve().parents[3]
+# Each worker is a whole Docker host on this machine.
+MAX_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class Lab:
     @property
     def label(self) -> str:
         return f"{LABEL}={self.name}"
+
+    @property
+    def shares(self) -> str:
+        return f"{self.name}-shares"
 
     @property
     def state(self) -> Path:
@@ -140,10 +146,12 @@ def run_host(lab: Lab, name: str, image: str, ports: list[str]) -> None:
         "--tmpfs",
         "/run/lock",
     ]
-    # The inner engine's storage, and the NFS shares, must be volumes, not overlay.
-    for suffix, path in (("docker", "/var/lib/docker"), ("shares", "/srv/schoolhub")):
-        docker("volume", "create", "--label", lab.label, f"{name}-{suffix}")
-        args += ["--volume", f"{name}-{suffix}:{path}"]
+    # The inner engine's storage must be a volume, not overlay. The NFS server's
+    # directories are one volume that every host mounts: the workers' stand-in
+    # for the NFS mounts (these kernels have no NFS).
+    for volume, path in ((f"{name}-docker", "/var/lib/docker"), (lab.shares, "/srv/schoolhub")):
+        docker("volume", "create", "--label", lab.label, volume)
+        args += ["--volume", f"{volume}:{path}"]
     args += ["--network", lab.name]
     for port in ports:
         args += ["--publish", port]
@@ -223,6 +231,11 @@ def up(lab: Lab, host_os: str, workers: int) -> None:
     write_inventory(lab, groups, base, archive)
     run_playbook(lab)
     wait_for_hub(lab.url)
+    where = (
+        f"Servers run on {workers} worker(s) ({', '.join(groups['workers'])}), a Docker Swarm."
+        if workers
+        else "Servers run on the hub host (WORKERS=0)."
+    )
     print(
         f"""
 The lab's hub is ready: {lab.url}
@@ -230,6 +243,7 @@ The lab's hub is ready: {lab.url}
   Sign in with GitHub: the lab's fake GitHub lets you pick who you are.
     students (team Participants): ada, grace, alan, katherine, linus
     TAs, hub admins (team TAs):   tina, tom
+  {where}
   Re-run `make lab` to apply changes (it changes nothing otherwise).
   `make lab-down` removes the lab's containers, volumes and network.
 """
@@ -256,15 +270,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--os", default=os.environ.get("HOST_OS", "debian13"), choices=sorted(images.HOST_OSES)
     )
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "0")))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKERS") or 2),
+        help="WORKERS: hosts that run users' servers (0: the hub host runs them)",
+    )
     lab = Lab.from_environment()
     parser.add_argument("--name", default=lab.name, help="LAB_NAME")
     parser.add_argument("--subnet", default=lab.subnet, help="LAB_SUBNET")
     parser.add_argument("--port", type=int, default=lab.port, help="LAB_PORT")
     parser.add_argument("--github-port", type=int, default=lab.github_port, help="LAB_GITHUB_PORT")
     args = parser.parse_args(argv)
-    if args.workers != 0:
-        parser.error("--workers: only 0 for now (one host: hub, NFS and Docker host at once)")
+    if not 0 <= args.workers <= MAX_WORKERS:
+        parser.error(f"--workers (WORKERS): from 0 to {MAX_WORKERS}, got {args.workers}")
     try:
         lab = Lab(args.name, args.subnet, args.port, args.github_port)
         if args.action == "up":

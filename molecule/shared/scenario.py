@@ -1,0 +1,94 @@
+"""Fixtures and helpers shared by the scenarios' tests (each conftest.py
+imports them all). Tests act from the hub host; the hub answers on its port 8000."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from schoolhub.lab import client
+
+EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
+ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."))
+ARTIFACTS = ROOT / "build/artifacts"
+
+
+@pytest.fixture(scope="module")
+def ip(host):
+    return host.interface("eth0").addresses[0]
+
+
+@pytest.fixture(scope="module")
+def hub_url(ip):
+    return f"http://{ip}:8000"
+
+
+@pytest.fixture(scope="module")
+def fake_url(ip):
+    return f"http://{ip}:8080"
+
+
+@pytest.fixture(scope="module")
+def owner_token():
+    return (EPHEMERAL / "owner_token").read_text().split()[0]
+
+
+@pytest.fixture(scope="module")
+def running(hub_url):
+    """Sign in as `login`; return the user's Hub once their server is ready."""
+    hubs = {}
+
+    def running(login):
+        if login not in hubs:
+            signin = client.sign_in(hub_url, login)
+            assert not signin.refused, signin.page.text
+            hubs[login] = client.Hub(hub_url, signin, client.hub_name(login))
+        hubs[login].start()
+        hubs[login].wait_ready()
+        return hubs[login]
+
+    return running
+
+
+@pytest.fixture
+def dump_commands():
+    """What a failed test prints from the hub host."""
+    return ["docker ps -a", "docker logs --tail 60 jupyterhub 2>&1"]
+
+
+@pytest.fixture(autouse=True)
+def dump_on_failure(request, host, dump_commands):
+    """When a test fails, show what the hub and the containers said."""
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for command in dump_commands:
+            print(f"$ {command}\n{host.run(command).stdout}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    setattr(item, f"rep_{call.when}", outcome.get_result())
+
+
+def container(host, name) -> dict:
+    """docker inspect of one container on the host."""
+    return json.loads(host.check_output(f"docker inspect {name}"))[0]
+
+
+def run_playbook(name: str, *extra_vars: str, inventories=()) -> subprocess.CompletedProcess:
+    """Run one of the real playbooks with the scenario's own inventory (and
+    `inventories` added to it); fail loudly."""
+    command = ["ansible-playbook", "-i", str(EPHEMERAL / "inventory")]
+    for inventory in inventories:
+        command += ["-i", str(inventory)]
+    command.append(str(ROOT / "playbooks" / name))
+    for extra in extra_vars:
+        command += ["-e", extra]
+    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    return done

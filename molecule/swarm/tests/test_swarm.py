@@ -1,0 +1,139 @@
+"""Users' servers on a Docker Swarm: spread over the workers, pinned to the
+node holding their home, kept through hub restarts; a worker added by re-running
+site.yml, a worker drained by drain-worker.yml; homes on NFS follow users.
+
+The tests run in this order and build on each other (one Swarm per run)."""
+
+import json
+
+import requests
+from conftest import EPHEMERAL, run_playbook
+
+from schoolhub.lab import client
+
+W1, W2, W3 = "schoolhub-swarm-w1", "schoolhub-swarm-w2", "schoolhub-swarm-w3"
+STUDENTS = ["ada", "grace", "alan", "katherine"]
+
+
+def node_of(host, user) -> str:
+    """The node running the user's server."""
+    return host.check_output(
+        f"docker service ps jupyter-{user} --filter desired-state=running --format '{{{{.Node}}}}'"
+    )
+
+
+def service(host, user) -> dict:
+    return json.loads(host.check_output(f"docker service inspect jupyter-{user}"))[0]
+
+
+def tasks(host) -> dict:
+    """Running task id of every user's service."""
+    lines = host.check_output(
+        "docker service ps --filter desired-state=running --format '{{.Name}} {{.ID}}' "
+        "$(docker service ls --quiet --filter name=jupyter-)"
+    )
+    return dict(line.split() for line in lines.splitlines())
+
+
+def write(hub, name: str, text: str) -> None:
+    """Write a file in the user's home through their server's contents API."""
+    answer = requests.put(
+        f"{hub.url}/user/{hub.name}/api/contents/{name}",
+        json={"type": "file", "format": "text", "content": text},
+        headers=hub.headers,
+        timeout=30,
+    )
+    assert answer.status_code in (200, 201), answer.text
+
+
+def read(hub, name: str) -> str:
+    answer = requests.get(
+        f"{hub.url}/user/{hub.name}/api/contents/{name}", headers=hub.headers, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["content"]
+
+
+def with_third_worker():
+    """An inventory that adds the spare host to the workers (an admin's edit)."""
+    path = EPHEMERAL / "third-worker.yml"
+    path.write_text(f"all:\n  children:\n    workers:\n      hosts:\n        {W3}: {{}}\n")
+    return [path]
+
+
+def test_four_students_are_spread_over_both_workers(running, host):
+    for login in STUDENTS:
+        running(login)
+    nodes = [node_of(host, login) for login in STUDENTS]
+    assert sorted(nodes) == [W1, W1, W2, W2]
+
+
+def test_the_hub_and_proxy_reach_servers_over_the_overlay_network(host):
+    network = json.loads(host.check_output("docker network inspect schoolhub"))[0]
+    assert (network["Driver"], network["Attachable"]) == ("overlay", True)
+    subnet = network["IPAM"]["Config"][0]["Subnet"]
+    assert subnet.startswith("10.212."), subnet  # from swarm_default_addr_pool
+    assert service(host, "ada")["Spec"]["EndpointSpec"]["Mode"] == "dnsrr"
+
+
+def test_a_second_start_lands_on_the_same_node_and_finds_the_files(running, host):
+    ada = running("ada")
+    first = node_of(host, "ada")
+    write(ada, "kept.txt", "mine")
+    ada.stop()
+    ada = running("ada")
+    assert node_of(host, "ada") == first
+    constraints = service(host, "ada")["Spec"]["TaskTemplate"]["Placement"]["Constraints"]
+    assert f"node.hostname == {first}" in constraints
+    assert read(ada, "kept.txt") == "mine"
+
+
+def test_restarting_the_hub_keeps_every_server_running_and_reachable(running, host):
+    hubs = [running(login) for login in STUDENTS]
+    before = tasks(host)
+    host.check_output("docker restart jupyterhub")
+    client.wait(lambda: hubs[0].user()["name"] == "ada", 120, "the hub to answer again")
+    assert [h.server_status().status_code for h in hubs] == [200] * 4
+    assert tasks(host) == before
+
+
+def test_rerunning_site_yml_adds_a_worker_without_touching_anything_running(running, host):
+    before = tasks(host)
+    hub_started = host.check_output("docker inspect -f '{{.State.StartedAt}}' jupyterhub")
+    run_playbook("site.yml", inventories=with_third_worker())
+    assert tasks(host) == before
+    assert host.check_output("docker inspect -f '{{.State.StartedAt}}' jupyterhub") == hub_started
+    # The least busy node takes the next new user.
+    running("linus")
+    assert node_of(host, "linus") == W3
+
+
+def test_draining_a_worker_moves_its_homes_and_keeps_the_files(running, host):
+    linus = running("linus")
+    write(linus, "notes.txt", "moved with me")
+    result = run_playbook("drain-worker.yml", f"worker={W3}", inventories=with_third_worker())
+    assert "1 home(s) moved: linus" in result.stdout
+    availability = host.check_output(f"docker node inspect -f '{{{{.Spec.Availability}}}}' {W3}")
+    assert availability == "drain"
+    linus = running("linus")
+    assert node_of(host, "linus") in (W1, W2)
+    assert read(linus, "notes.txt") == "moved with me"
+
+
+def test_with_homes_on_nfs_files_follow_a_user_to_another_node(running, host):
+    run_playbook("site.yml", "jupyterhub_homes_on_nfs=true", inventories=with_third_worker())
+    running("grace").stop()  # her server still had her volume; the next start gets the share
+    grace = running("grace")
+    placement = service(host, "grace")["Spec"]["TaskTemplate"]["Placement"]
+    assert not any("node.hostname" in c for c in placement["Constraints"])  # not pinned
+    first = node_of(host, "grace")
+    write(grace, "anywhere.txt", "on the share")
+    assert host.file("/srv/schoolhub/homes/grace/anywhere.txt").exists
+    grace.stop()
+    host.check_output(f"docker node update --availability drain {first}")
+    try:
+        grace = running("grace")
+        assert node_of(host, "grace") not in (first, "")
+        assert read(grace, "anywhere.txt") == "on the share"
+    finally:
+        host.check_output(f"docker node update --availability active {first}")
