@@ -13,8 +13,10 @@ HOST_OS ?= debian13
 WORKERS ?= 2
 # Molecule scenarios run by `make molecule` (in this order).
 SCENARIOS ?= default hub swarm
-# Scenarios also run on Debian 12 by `make test` (Docker 20.10, Ganesha 4 there).
-OTHER_OS_SCENARIOS ?= default hub
+# Scenarios also run on Debian 12 by `make test` (Docker 20.10 there). The hub
+# scenario passes there too (make molecule-hub HOST_OS=debian12) but is left
+# out to keep `make test` well inside CI's 90 minutes.
+OTHER_OS_SCENARIOS ?= default
 
 IMAGES = $(BIN)/python -m schoolhub.lab.images --os $(HOST_OS)
 

@@ -309,9 +309,12 @@ def apply_spawner(c, cfg: dict) -> None:
         c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolSwarmSpawner"
         # docker-stacks convention: start as root, become NB_USER with NB_UID.
         c.SwarmSpawner.extra_container_spec = {"user": "root"}
-        # The proxy reaches a server by its service name: one DNS record per
-        # task (these kernels have no IPVS for the default virtual IP).
+        # No virtual IP (these kernels have no IPVS): the hub and the proxy
+        # reach each server at its task's address (SchoolSwarmSpawner).
         c.SwarmSpawner.extra_endpoint_spec = {"mode": "dnsrr"}
+        # A server that exits is stopped, as with the docker spawner: Swarm
+        # must not restart it behind the hub's back (at a new address).
+        c.SwarmSpawner.extra_task_spec = {"restart_policy": {"Condition": "none"}}
         c.SchoolSwarmSpawner.homes_on_nfs = sp["homes_on_nfs"]
     else:
         c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolDockerSpawner"

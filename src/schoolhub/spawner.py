@@ -140,6 +140,14 @@ def node_summary(node: dict) -> dict:
     }
 
 
+def task_address(task: dict | None, network: str) -> str:
+    """A Swarm task's IP address on `network` ("" if it has none yet)."""
+    for attachment in (task or {}).get("NetworksAttachments") or []:
+        if attachment["Network"]["Spec"]["Name"] == network and attachment.get("Addresses"):
+            return attachment["Addresses"][0].split("/")[0]
+    return ""
+
+
 def mount(source: str, target: dict, labels: dict) -> Mount:
     """A service mount: host paths are binds, other sources named volumes (labelled)."""
     read_only = target["mode"] == "ro"
@@ -208,6 +216,16 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
                 self.log.info("%s's home moved from %s to %s", self.user.name, self.node, node)
             return node
         return pick_node(nodes, await self.servers_per_node())
+
+    async def get_ip_and_port(self):
+        """The running task's own address on the network. Not the service's
+        name: Swarm's DNS may still answer a re-created service's name with
+        the removed task's address (seen after a drain), and the hub would
+        wait for a server that is gone."""
+        address = task_address(await self.get_task(), self.network_name)
+        if address:
+            return address, self.port
+        return await super().get_ip_and_port()
 
     async def remove_object(self):
         """Scale the service to zero and wait (bounded) for its task to exit

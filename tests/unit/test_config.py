@@ -236,6 +236,7 @@ def test_swarm_runs_services_that_start_as_root_behind_dns_round_robin(make):
     assert c.JupyterHub.spawner_class == "schoolhub.spawner.SchoolSwarmSpawner"
     assert c.SwarmSpawner.extra_container_spec == {"user": "root"}
     assert c.SwarmSpawner.extra_endpoint_spec == {"mode": "dnsrr"}
+    assert c.SwarmSpawner.extra_task_spec == {"restart_policy": {"Condition": "none"}}
     # create_service takes no `user`: only the docker spawner gets it.
     assert "extra_create_kwargs" not in c.DockerSpawner
     assert c.DockerSpawner.volumes == {"schoolhub-home-{username}": "/home/{raw_username}"}

@@ -53,6 +53,7 @@ from schoolhub.spawner import (  # noqa: E402
     mount,
     node_summary,
     pick_node,
+    task_address,
 )
 
 
@@ -168,3 +169,15 @@ def test_a_stop_waits_for_the_old_server_to_exit_before_removing_the_service(mon
         "tasks",
         "remove_service",
     ]
+
+
+def test_a_server_is_reached_at_its_task_address_on_the_hub_network():
+    task = {
+        "NetworksAttachments": [
+            {"Network": {"Spec": {"Name": "ingress"}}, "Addresses": ["10.0.0.5/24"]},
+            {"Network": {"Spec": {"Name": "schoolhub"}}, "Addresses": ["10.212.1.18/24"]},
+        ]
+    }
+    assert task_address(task, "schoolhub") == "10.212.1.18"
+    assert task_address({"NetworksAttachments": []}, "schoolhub") == ""
+    assert task_address(None, "schoolhub") == ""
