@@ -94,9 +94,8 @@ def test_restarting_the_hub_keeps_every_server_running_and_reachable(running, ho
     before = tasks(host)
     host.check_output("docker restart jupyterhub")
     client.wait(lambda: hubs[0].user()["name"] == "ada", 120, "the hub to answer again")
-    # Servers on the workers check each request's token with the hub; right
-    # after a restart a worker may still resolve the hub's name to its old
-    # overlay address for a while (seen once: a request hung for 30 s).
+    # Servers check each request's token with the hub, at the hub host's
+    # address (by the hub's name, a worker resolved its old address for minutes).
     started = time.monotonic()
     for hub in hubs:
         client.wait(lambda h=hub: h.server_status().status_code == 200, 180, f"{hub.name}'s server")
