@@ -11,19 +11,16 @@ REPORTS := build/reports
 HOST_OS ?= debian13
 # Hosts that run users' servers in `make lab` (0: the hub host runs them).
 WORKERS ?= 2
-# Molecule scenarios run by `make molecule` (in this order).
-SCENARIOS ?= default hub swarm
-# Scenarios also run on Debian 12 by `make test` (Docker 20.10 there). The hub
-# scenario passes there too (make molecule-hub HOST_OS=debian12) but is left
-# out to keep `make test` well inside CI's 90 minutes.
-OTHER_OS_SCENARIOS ?= default
-
-IMAGES = $(BIN)/python -m schoolhub.lab.images --os $(HOST_OS)
+# `make molecule-<scenario> UNTIL=converge` stops there and keeps the hosts.
+UNTIL ?=
+# The test runner: its chains (scenario-os, lab-test) and steps are listed by
+# `.venv/bin/python tools/test.py --list`.
+RUN_TESTS = $(BIN)/python tools/test.py
 
 export HOST_OS
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: docs help venv system docker host-image lint unit molecule molecule-% test clean lab lab-down lab-test
+.PHONY: docs help venv system docker lint unit molecule-% test clean lab lab-down lab-test
 
 help:  ## Show the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,39 +42,21 @@ system:  ## Install the Debian packages the tests need (as root)
 docker:  ## Install and start a Docker engine if none answers
 	tools/docker-bootstrap.sh
 
-host-image: venv system docker  ## Build (or reuse) the test-host image for HOST_OS
-	$(BIN)/python -m schoolhub.lab.images host --os $(HOST_OS)
-
 lint: venv  ## yamllint, ansible-lint (production profile), ruff
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production
-	$(BIN)/ruff check src tests molecule
-	$(BIN)/ruff format --check src tests molecule
+	$(BIN)/ruff check src tests molecule tools
+	$(BIN)/ruff format --check src tests molecule tools
 
 unit: venv  ## Unit tests (no Docker needed)
 	mkdir -p $(REPORTS)
 	$(BIN)/pytest tests/unit --junitxml=$(REPORTS)/unit.xml
 
-molecule-%: host-image  ## Run one molecule scenario: make molecule-hub HOST_OS=debian12
-	mkdir -p $(REPORTS)
-	export HOST_IMAGE=$$($(IMAGES) host) BASE_IMAGE=$$($(IMAGES) base) \
-	  BASE_ARCHIVE=$(CURDIR)/$$($(IMAGES) archive); \
-	if [ -z "$(MOLECULE_COMMAND)" ]; then \
-	  : "shared volumes outlive molecule's hosts: start from empty ones"; \
-	  $(BIN)/molecule destroy --scenario-name $* >/dev/null; \
-	  docker volume ls -q --filter name=^schoolhub-molecule- | xargs -r docker volume rm >/dev/null; \
-	fi; \
-	$(BIN)/molecule $(or $(MOLECULE_COMMAND),test) --scenario-name $*
+molecule-%: venv system docker  ## One molecule scenario on HOST_OS: make molecule-hub HOST_OS=debian12 [UNTIL=converge]
+	$(RUN_TESTS) images-$(HOST_OS) $*-$(HOST_OS) $(if $(UNTIL),--until $(UNTIL))
 
-molecule: $(addprefix molecule-,$(SCENARIOS))  ## Run every molecule scenario on HOST_OS
-
-test:  ## Everything: lint, unit, molecule scenarios (both Debian releases)
-	rm -rf $(REPORTS)
-	$(MAKE) lint unit
-	$(MAKE) molecule HOST_OS=debian13
-	$(MAKE) molecule HOST_OS=debian12 SCENARIOS="$(OTHER_OS_SCENARIOS)"
-	$(MAKE) lab-test
-	$(BIN)/python tools/summary.py $(REPORTS)
+test: venv system docker  ## Everything, side by side: lint, unit, every scenario on both Debian releases, the lab
+	$(RUN_TESTS)
 
 lab: venv system docker  ## The local lab: a hub on http://127.0.0.1:8000 with a fake GitHub (WORKERS=2)
 	$(BIN)/python -m schoolhub.lab.hosts up --workers $(WORKERS)
@@ -85,15 +64,8 @@ lab: venv system docker  ## The local lab: a hub on http://127.0.0.1:8000 with a
 lab-down: venv  ## Remove everything the lab created (containers, volumes, network)
 	$(BIN)/python -m schoolhub.lab.hosts down
 
-# `make lab-test` makes its own lab beside yours, and removes it afterwards.
-LAB_TEST := WORKERS=$(WORKERS) LAB_NAME=schoolhub-labtest LAB_SUBNET=10.205.0.0/24 LAB_PORT=18000 LAB_GITHUB_PORT=18080
-
-lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in as a student, then it is removed
-	mkdir -p $(REPORTS)
-	$(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts up --workers $(WORKERS)
-	@# The lab is removed whatever the tests say (the shell runs with -e).
-	rc=0; $(LAB_TEST) $(BIN)/pytest tests/lab --junitxml=$(REPORTS)/lab.xml || rc=$$?; \
-	  $(LAB_TEST) $(BIN)/python -m schoolhub.lab.hosts down; exit $$rc
+lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in, backup/restore round trip; removed after
+	$(RUN_TESTS) images-debian13 lab-test
 
 docs: venv  ## Regenerate the README's role-variable reference from the argument specs
 	$(BIN)/python tools/docs.py

@@ -3,6 +3,7 @@ imports them all). Tests act from the hub host; the hub answers on its port 8000
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -92,3 +93,19 @@ def run_playbook(name: str, *extra_vars: str, inventories=()) -> subprocess.Comp
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     return done
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP of a playbook's output: host -> {"ok": n, "changed": n, ...}."""
+    found = re.findall(r"^(\S+)\s+:\s+(ok=\d+.*)$", output, re.MULTILINE)
+    return {
+        host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts)} for host, counts in found
+    }
+
+
+def unchanged(output: str, hosts: set[str]) -> None:
+    """Assert that the playbook ran on exactly `hosts` and changed and failed nothing on any."""
+    counts = recap(output)
+    assert set(counts) == hosts, output[-3000:]
+    changes = {h: (c["changed"], c["failed"], c["unreachable"]) for h, c in counts.items()}
+    assert changes == dict.fromkeys(hosts, (0, 0, 0)), output[-3000:]

@@ -14,6 +14,21 @@ def test_login_is_served_by_our_handler_and_the_rest_unchanged():
 
 
 def test_login_timing_is_accepted_and_dropped():
-    timer = LoginHandler.statsd.timer("login.authenticate").start()
-    timer.stop(send=False)
-    LoginHandler.statsd.incr("login.success")
+    timer = LoginHandler.statsd.timer("login.authenticate")
+    assert timer.start() is timer
+    assert timer.stop(send=False) is None
+    assert LoginHandler.statsd.incr("login.success") is None
+
+
+def test_a_failed_form_post_renders_with_what_nativeauthenticator_accepts(monkeypatch):
+    seen = {}
+
+    def upstream_render(self, login_error=None, username=None):
+        seen.update(login_error=login_error, username=username)
+        return "page"
+
+    monkeypatch.setattr(handlers.LoginHandler, "_render", upstream_render)
+    handler = LoginHandler.__new__(LoginHandler)
+    # JupyterHub passes more keywords than NativeAuthenticator's _render takes.
+    assert handler._render(login_error="Invalid", username="ada", next="/hub/") == "page"
+    assert seen == {"login_error": "Invalid", "username": "ada"}

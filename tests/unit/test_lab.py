@@ -38,3 +38,13 @@ def test_a_bad_worker_count_is_refused_by_name(capsys):
 def test_capabilities_leave_out_sys_resource():
     assert "SYS_RESOURCE" not in hosts.CAPABILITIES
     assert {"SYS_ADMIN", "NET_ADMIN"} <= set(hosts.CAPABILITIES)
+
+
+def test_scenarios_get_the_first_free_subnet():
+    taken = ["172.17.0.0/16", "10.203.0.0/24", "10.203.1.0/24", "10.204.0.0/24", "fd00::/64"]
+    assert hosts.free_subnet(taken) == "10.203.2.0/24"
+
+
+def test_a_full_range_is_an_error_that_says_what_to_do():
+    with pytest.raises(hosts.images.BuildError, match="make lab-down"):
+        hosts.free_subnet(["10.203.0.0/16"])

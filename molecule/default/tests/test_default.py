@@ -1,6 +1,10 @@
 """What `common` + `docker` leave on a host, checked on the host itself."""
 
 import json
+import os
+from pathlib import Path
+
+EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 
 
 def test_admin_account_has_fixed_ids(host):
@@ -9,13 +13,12 @@ def test_admin_account_has_fixed_ids(host):
 
 
 def test_extra_ca_certificates_are_trusted(host):
-    bundle = host.file("/etc/ssl/certs/ca-certificates.crt").content_string
-    # The role's copies are named schoolhub-*; the host image may have others.
-    copied = host.check_output("ls /usr/local/share/ca-certificates/schoolhub-*.crt").split()
-    assert copied
-    for path in copied:
-        assert host.file(path).mode == 0o644
-        assert host.file(path).content_string.strip() in bundle
+    # The scenario's own CA (prepare.yml), whatever the controller trusts.
+    made = (EPHEMERAL / "test-ca.crt").read_text().strip()
+    copied = host.file("/usr/local/share/ca-certificates/schoolhub-test-ca.crt")
+    assert copied.mode == 0o644
+    assert copied.content_string.strip() == made
+    assert made in host.file("/etc/ssl/certs/ca-certificates.crt").content_string
 
 
 def test_daemon_json_rotates_logs_and_sets_pools(host):

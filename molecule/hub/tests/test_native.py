@@ -6,14 +6,16 @@ import re
 
 import pytest
 import requests
-from conftest import run_playbook
+from conftest import container, run_playbook
+
+from schoolhub.lab import client
 
 PASSWORD = "a-long-and-uncommon-passphrase-42"
 
 
 @pytest.fixture(scope="module")
 def native(hub_url):
-    admins = json.dumps({"jupyterhub_native_admin_users": ["ada"]})
+    admins = json.dumps({"jupyterhub_native_admin_users": ["nadia"]})
     run_playbook("site.yml", "jupyterhub_auth=native", admins)
     yield hub_url
     run_playbook("site.yml")
@@ -47,16 +49,36 @@ def sign_in(hub_url, name) -> requests.Session:
 
 
 def test_the_first_admin_signs_up_without_approval(native):
-    assert sign_up(native, "ada").status_code == 200
-    ada = sign_in(native, "ada")
-    assert ada.landed.url.endswith("/hub/token")
-    assert ada.get(f"{native}/hub/authorize", timeout=30).status_code == 200  # admins' page
+    assert sign_up(native, "nadia").status_code == 200
+    nadia = sign_in(native, "nadia")
+    assert nadia.landed.url.endswith("/hub/token")
+    assert nadia.get(f"{native}/hub/authorize", timeout=30).status_code == 200  # admins' page
 
 
 def test_everyone_else_waits_for_an_admin(native):
     sign_up(native, "newcomer")
     refused = sign_in(native, "newcomer").landed
     assert "has not been authorized" in refused.text
-    ada = sign_in(native, "ada")
-    assert ada.get(f"{native}/hub/authorize/newcomer", timeout=30).status_code == 200
+    nadia = sign_in(native, "nadia")
+    assert nadia.get(f"{native}/hub/authorize/newcomer", timeout=30).status_code == 200
     assert sign_in(native, "newcomer").landed.url.endswith("/hub/token")
+
+
+def test_a_user_with_a_dotted_name_gets_a_server_and_a_home(native, host):
+    """Names GitHub cannot have but NativeAuthenticator can: a dot is escaped in
+    Docker names, kept in the home path."""
+    sign_up(native, "jo.doe")
+    assert sign_in(native, "nadia").get(f"{native}/hub/authorize/jo.doe", timeout=30).ok
+    session = sign_in(native, "jo.doe")
+    assert session.landed.url.endswith("/hub/token")
+    jo = client.Hub(native, client.Signin(session, session.landed), "jo.doe")
+    jo.start()
+    jo.wait_ready()
+    try:
+        mounts = container(host, "jupyter-jo-2edoe")["Mounts"]
+        (home,) = [m for m in mounts if m["Destination"] == "/home/jo.doe"]
+        assert home["Name"] == "schoolhub-home-jo-2edoe"
+        write = "docker exec -u 1000 jupyter-jo-2edoe sh -c 'echo hi > ~/f && cat /home/jo.doe/f'"
+        assert host.check_output(write) == "hi"
+    finally:
+        jo.stop()

@@ -5,29 +5,31 @@ import re
 
 from conftest import container, run_playbook
 
+from schoolhub.lab import client
+
 
 def image_of(host, name) -> str:
     return container(host, name)["Config"]["Image"]
 
 
 def test_users_playbook_lists_users_admins_and_servers(running):
-    running("alice")
+    running("ada")
     listed = run_playbook("users.yml").stdout
-    assert "alice" in listed and "ready" in listed
-    assert re.search(r"carol\s+yes\s+(ready|stopped)", listed), listed
+    assert "ada" in listed and "ready" in listed
+    assert re.search(r"tina\s+yes\s+(ready|stopped)", listed), listed
 
 
 def test_new_image_reaches_a_user_at_next_start_and_spares_running_servers(running, host):
-    alice, bob = running("alice"), running("Bob-Smith2")
+    ada, bob = running("ada"), running("Bob-Smith2")
     before, started = (
-        image_of(host, "jupyter-alice"),
-        container(host, "jupyter-alice")["State"]["StartedAt"],
+        image_of(host, "jupyter-ada"),
+        container(host, "jupyter-ada")["State"]["StartedAt"],
     )
     run_playbook("update-image.yml", "jupyterhub_singleuser_revision=2")
-    # Alice's running server is untouched...
-    assert container(host, "jupyter-alice")["State"]["StartedAt"] == started
-    assert image_of(host, "jupyter-alice") == before
-    assert alice.server_status().status_code == 200
+    # Ada's running server is untouched...
+    assert container(host, "jupyter-ada")["State"]["StartedAt"] == started
+    assert image_of(host, "jupyter-ada") == before
+    assert ada.server_status().status_code == 200
     # ...Bob gets the new image at his next start.
     bob.stop()
     bob = running("Bob-Smith2")
@@ -38,6 +40,21 @@ def test_new_image_reaches_a_user_at_next_start_and_spares_running_servers(runni
 
 
 def test_users_playbook_stops_every_server(running, host):
-    running("alice")
+    running("ada")
     assert "stopped" in run_playbook("users.yml", "users_action=stop-all").stdout
     assert host.check_output("docker ps --filter name=jupyter- --format '{{.Names}}'") == ""
+
+
+def test_an_idle_server_is_culled_and_its_home_kept(running, host):
+    """With a short idle timeout (the hub restarts, servers are kept), a server
+    nobody uses is stopped by the idle culler; the user's home volume stays."""
+    ada = running("ada")
+    host.check_output("docker exec -u 1000 jupyter-ada sh -c 'echo kept > /home/ada/culled.txt'")
+    run_playbook("site.yml", '{"jupyterhub_cull_timeout": 30, "jupyterhub_cull_every": 10}')
+    try:
+        client.wait(lambda: not ada.user().get("servers"), 180, "the culler to stop ada's server")
+    finally:
+        run_playbook("site.yml")
+    assert host.run("docker inspect jupyter-ada").rc != 0  # the container is gone
+    ada = running("ada")
+    assert host.check_output("docker exec jupyter-ada cat /home/ada/culled.txt") == "kept"

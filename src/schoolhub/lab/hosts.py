@@ -1,17 +1,20 @@
-"""The local lab: container hosts on this machine, deployed by the real playbooks.
+"""Container test hosts on this machine: the lab's and every molecule scenario's.
 
-    python -m schoolhub.lab.hosts up     # hosts + inventory + site.yml, then the hub's URL
+    python -m schoolhub.lab.hosts up     # lab: hosts + inventory + site.yml, then the hub's URL
     python -m schoolhub.lab.hosts down   # removes every container, volume and network it made
+    python -m schoolhub.lab.hosts create NAME...  # molecule's create step (delegated driver)
 
 Hosts are systemd + Docker-in-Docker containers from the test-host image (see
-images.py). Everything a lab makes carries the label `org.schoolhub.lab=<name>`,
-and `down` removes exactly what carries it, so several labs (the developer's
-and the one `make lab-test` makes) live side by side.
+images.py), made by one recipe (`run_host`). Everything a lab or a scenario
+makes carries the label `org.schoolhub.lab=<name>` and sits on its own network
+(a free /24 of NETWORKS), and `down` removes exactly what carries the label, so
+several labs and scenarios live side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import subprocess
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+import yaml
 
 from schoolhub.lab import client, images
 
@@ -68,13 +72,20 @@ CAPABILITIES = [
 ROOT = Path(__file__).resolve().parents[3]
 # Each worker is a whole Docker host on this machine.
 MAX_WORKERS = 8
+# Settings every container test host needs (the lab's and molecule's inventories use it).
+TEST_HOSTS_VARS = ROOT / "inventory/test-hosts.yml"
+# Images the roles built, kept by content hash for every later lab and scenario.
+IMAGE_CACHE = ROOT / "build/image-cache"
+# Scenarios' networks: a free /24 of this range each. It must stay clear of the
+# hosts' inner address pools (inventory/test-hosts.yml) and of the labs' subnets.
+NETWORKS = ipaddress.ip_network("10.203.0.0/16")
 
 
 @dataclass(frozen=True)
 class Lab:
     name: str = "schoolhub-lab"
-    subnet: str = "10.204.0.0/24"
-    port: int = 8000
+    subnet: str = "10.204.0.0/24"  # "" = a free /24 of NETWORKS
+    port: int = 8000  # 0 = publish nothing (molecule's hosts are reached on their network)
     github_port: int = 8080
 
     @property
@@ -126,7 +137,42 @@ def host_names(lab: Lab, workers: int) -> dict[str, list[str]]:
     }
 
 
-def run_host(lab: Lab, name: str, image: str, ports: list[str]) -> None:
+def free_subnet(taken: list[str]) -> str:
+    """The first /24 of NETWORKS that overlaps none of the `taken` subnets."""
+    used = [ipaddress.ip_network(t) for t in taken if t]
+    for subnet in NETWORKS.subnets(new_prefix=24):
+        if not any(subnet.overlaps(u) for u in used if u.version == 4):
+            return str(subnet)
+    raise images.BuildError(f"no free /24 left in {NETWORKS}: remove old labs (make lab-down)")
+
+
+def taken_subnets() -> list[str]:
+    ids = docker("network", "ls", "--quiet").split()
+    template = "{{range .IPAM.Config}}{{.Subnet}} {{end}}"
+    return docker("network", "inspect", "--format", template, *ids).split()
+
+
+def create_network(lab: Lab) -> None:
+    """The lab's own network: its subnet, or a free /24 of NETWORKS."""
+    if docker("network", "ls", "--quiet", "--filter", f"name=^{lab.name}$"):
+        return
+    for _ in range(5):  # scenarios created side by side may pick the same subnet
+        subnet = lab.subnet or free_subnet(taken_subnets())
+        made = subprocess.run(
+            ["docker", "network", "create", "--label", lab.label, "--subnet", subnet, lab.name],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if made.returncode == 0:
+            return
+        if lab.subnet:
+            break
+    raise images.BuildError(f"could not create the network {lab.name}: {made.stderr.strip()}")
+
+
+def run_host(lab: Lab, name: str, image: str, ports: list[str], hostname: str = "") -> None:
+    """The one recipe for a container test host (a VM's stand-in)."""
     state = docker("inspect", "--format", "{{.State.Running}}", name, check=False)
     if state == "true":
         say(f"{name} is running")
@@ -135,7 +181,8 @@ def run_host(lab: Lab, name: str, image: str, ports: list[str]) -> None:
         docker("start", name)
         return
     say(f"starting host {name}")
-    args = ["run", "--detach", "--name", name, "--hostname", name, "--label", lab.label]
+    args = ["run", "--detach", "--name", name, "--hostname", hostname or name]
+    args += ["--label", lab.label]
     args += [f"--cap-add={cap}" for cap in CAPABILITIES]
     args += ["--security-opt", "seccomp=unconfined", "--cgroupns=host"]
     args += [
@@ -166,6 +213,16 @@ def wait_for_systemd(name: str, seconds: int = 120) -> None:
     client.wait(booted, seconds, f"systemd to finish booting in {name}")
 
 
+def lab_vars(lab: Lab, base_image: str, base_archive: Path, state: Path) -> dict:
+    """What the test hosts' settings (inventory/test-hosts.yml) need from the controller."""
+    return {
+        "lab_base_image": base_image,
+        "lab_base_archive": str(base_archive.resolve()),
+        "lab_state_dir": str(state),
+        "lab_image_cache": str(IMAGE_CACHE),
+    }
+
+
 def write_inventory(
     lab: Lab, groups: dict[str, list[str]], base_image: str, base_archive: Path
 ) -> Path:
@@ -174,9 +231,7 @@ def write_inventory(
         "all": {
             "vars": {
                 "ansible_connection": "community.docker.docker",
-                "lab_base_image": base_image,
-                "lab_base_archive": str(base_archive.resolve()),
-                "lab_state_dir": str(lab.state),
+                **lab_vars(lab, base_image, base_archive, lab.state),
                 "lab_url": lab.url,
                 "lab_github_url": f"http://127.0.0.1:{lab.github_port}",
             },
@@ -200,9 +255,12 @@ def run_playbook(lab: Lab, playbook: str = "site.yml", *extra_vars: str) -> None
     # The venv's own ansible-playbook, whether or not the venv is activated.
     beside = Path(sys.executable).parent / "ansible-playbook"
     program = str(beside) if beside.exists() else "ansible-playbook"
-    command = [program, "-i", str(ROOT / "inventory/lab"), "-i", str(lab.inventory)]
+    command = [program, "-i", str(TEST_HOSTS_VARS), "-i", str(ROOT / "inventory/lab")]
+    command += ["-i", str(lab.inventory)]
     command += [arg for extra in extra_vars for arg in ("-e", extra)]
-    subprocess.run([*command, str(ROOT / "playbooks" / playbook)], check=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [*command, str(ROOT / "playbooks" / playbook)], check=True, env=env, cwd=ROOT, timeout=3600
+    )
 
 
 def wait_for_hub(url: str, seconds: int = 180) -> None:
@@ -212,22 +270,28 @@ def wait_for_hub(url: str, seconds: int = 180) -> None:
     client.wait(answers, seconds, f"the hub to answer at {url}", every=2)
 
 
-def up(lab: Lab, host_os: str, workers: int) -> None:
+def start_hosts(lab: Lab, host_os: str, hosts: dict[str, tuple[str, list[str]]]):
+    """Start the hosts {container name: (host name, published ports)} on the lab's
+    network and wait until they have booted; return the base image and its archive."""
     mirror = images.debian_mirror()
     host_image = images.build_host(images.HOST_OSES[host_os], mirror, images.DEFAULT_CA_DIR)
     base = images.build_base(images.HOST_OSES[host_os].suite, mirror)
     archive = images.save_archive(base, ROOT / "build/images")
-    if not docker("network", "ls", "--quiet", "--filter", f"name=^{lab.name}$"):
-        docker("network", "create", "--label", lab.label, "--subnet", lab.subnet, lab.name)
+    create_network(lab)
+    for name, (hostname, ports) in hosts.items():
+        run_host(lab, name, host_image, ports, hostname)
+    for name in hosts:
+        wait_for_systemd(name)
+    return base, archive
+
+
+def up(lab: Lab, host_os: str, workers: int) -> None:
     groups = host_names(lab, workers)
     names = sorted({h for hosts in groups.values() for h in hosts})
-    for name in names:
-        ports = []
-        if name in groups["hub"]:
-            ports = [f"127.0.0.1:{lab.port}:8000", f"127.0.0.1:{lab.github_port}:8080"]
-        run_host(lab, name, host_image, ports)
-    for name in names:
-        wait_for_systemd(name)
+    published = {
+        groups["hub"][0]: [f"127.0.0.1:{lab.port}:8000", f"127.0.0.1:{lab.github_port}:8080"]
+    }
+    base, archive = start_hosts(lab, host_os, {n: (n, published.get(n, [])) for n in names})
     write_inventory(lab, groups, base, archive)
     run_playbook(lab)
     wait_for_hub(lab.url)
@@ -241,8 +305,8 @@ def up(lab: Lab, host_os: str, workers: int) -> None:
 The lab's hub is ready: {lab.url}
 
   Sign in with GitHub: the lab's fake GitHub lets you pick who you are.
-    students (team Participants): ada, grace, alan, katherine, linus
-    TAs, hub admins (team TAs):   tina, tom
+    students (team Participants): ada, grace, alan, katherine, linus, Bob-Smith2
+    TAs, hub admins (team TAs):   tina, tom (dave is in both teams, eve in neither)
   {where}
   Re-run `make lab` to apply changes (it changes nothing otherwise).
   `make lab-down` removes the lab's containers, volumes and network.
@@ -264,9 +328,43 @@ def down(lab: Lab) -> None:
     say(f"the lab {lab.name} is gone")
 
 
+def molecule_lab(host_os: str) -> Lab:
+    """A molecule scenario's lab: its own name, label and network, nothing published."""
+    scenario = os.environ["MOLECULE_SCENARIO_NAME"]
+    return Lab(name=f"schoolhub-{scenario}-{host_os}", subnet="", port=0)
+
+
+def molecule_create(host_os: str, platforms: list[str]) -> None:
+    """molecule's create step: one host per platform (container `<platform>-<os>`,
+    host name `<platform>`), their connection in the instance config, and the
+    test hosts' settings in the scenario's inventory."""
+    lab = molecule_lab(host_os)
+    containers = {p: f"{p}-{host_os}" for p in platforms}
+    base, archive = start_hosts(lab, host_os, {c: (p, []) for p, c in containers.items()})
+    instances = [
+        {"instance": p, "address": c, "connection": "community.docker.docker"}
+        for p, c in containers.items()
+    ]
+    Path(os.environ["MOLECULE_INSTANCE_CONFIG"]).write_text(yaml.safe_dump(instances))
+    ephemeral = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+    inventory = ephemeral / "inventory"
+    inventory.mkdir(parents=True, exist_ok=True)
+    settings = {"all": {"vars": lab_vars(lab, base, archive, ephemeral)}}
+    (inventory / "lab.yml").write_text(yaml.safe_dump(settings))
+    link = inventory / "test-hosts.yml"
+    if not link.is_symlink():
+        link.symlink_to(TEST_HOSTS_VARS)
+
+
+def molecule_destroy(host_os: str) -> None:
+    down(molecule_lab(host_os))
+    Path(os.environ["MOLECULE_INSTANCE_CONFIG"]).write_text("[]\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["up", "down"])
+    parser.add_argument("action", choices=["up", "down", "create", "destroy"])
+    parser.add_argument("platforms", nargs="*", help="create: molecule's platform names")
     parser.add_argument(
         "--os", default=os.environ.get("HOST_OS", "debian13"), choices=sorted(images.HOST_OSES)
     )
@@ -288,9 +386,18 @@ def main(argv: list[str] | None = None) -> int:
         lab = Lab(args.name, args.subnet, args.port, args.github_port)
         if args.action == "up":
             up(lab, args.os, args.workers)
-        else:
+        elif args.action == "down":
             down(lab)
-    except (images.BuildError, subprocess.CalledProcessError, TimeoutError) as error:
+        elif args.action == "create":
+            molecule_create(args.os, args.platforms)
+        else:
+            molecule_destroy(args.os)
+    except (
+        images.BuildError,
+        subprocess.CalledProcessError,
+        subprocess.TimeoutExpired,
+        TimeoutError,
+    ) as error:
         say(f"error: {error}")
         return 1
     return 0

@@ -100,10 +100,13 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
     )
 
 
-def run(*args: str, stdin=None, check: bool = True) -> str:
+def run(*args: str, stdin=None, check: bool = True, timeout: float = 1800) -> str:
     """Run a command quietly and return its output; on failure (when `check`),
-    raise with the end of what it said."""
-    done = subprocess.run(args, stdin=stdin, capture_output=True, text=True)
+    raise with the end of what it said. Nothing runs longer than `timeout` seconds."""
+    try:
+        done = subprocess.run(args, stdin=stdin, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        raise BuildError(f"{' '.join(args[:3])} ... still running after {timeout:.0f}s") from error
     if check and done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()[-15:]
         raise BuildError(f"{' '.join(args[:3])} ... failed:\n" + "\n".join(said))
@@ -111,7 +114,7 @@ def run(*args: str, stdin=None, check: bool = True) -> str:
 
 
 def image_exists(tag: str) -> bool:
-    found = subprocess.run(["docker", "image", "inspect", tag], capture_output=True)
+    found = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, timeout=60)
     return found.returncode == 0
 
 

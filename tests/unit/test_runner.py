@@ -1,0 +1,87 @@
+"""The test runner (tools/test.py): every step is reported, and a step that
+failed or never ran counts as failed in the closing line."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("runner", ROOT / "tools/test.py")
+runner = importlib.util.module_from_spec(spec)
+sys.modules["runner"] = runner  # dataclasses look their module up
+spec.loader.exec_module(runner)
+
+REPORT = '<testsuites><testsuite tests="5" failures="1" errors="1" skipped="1"/></testsuites>'
+
+
+def test_counts_are_added_up(tmp_path, capsys):
+    (tmp_path / "a.xml").write_text(REPORT)
+    (tmp_path / "b.xml").write_text('<testsuite tests="3" failures="0" errors="0" skipped="0"/>')
+    assert runner.summary(tmp_path) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "tests: 5 passed, 2 failed, 1 skipped"
+
+
+def test_no_test_at_all_is_a_failure(tmp_path, capsys):
+    assert runner.summary(tmp_path) == 1
+    assert "no test ran" in capsys.readouterr().out
+
+
+def test_all_passed_is_success(tmp_path):
+    (tmp_path / "a.xml").write_text('<testsuite tests="2" failures="0" errors="0" skipped="0"/>')
+    assert runner.summary(tmp_path) == 0
+
+
+def chain(name, *commands, after=(), always_last=False):
+    steps = [runner.Step(f"s{i}", command, 30) for i, command in enumerate(commands)]
+    if always_last:
+        steps[-1].always = True
+    return runner.Chain(name, steps, after=list(after))
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "LOGS", tmp_path)
+    monkeypatch.setattr(runner, "BIN", Path(sys.executable).parent)
+
+    def run(*chains, jobs=2):
+        runner.Runner(list(chains), list(chains), jobs).run()
+        runner.write_stages(list(chains), tmp_path / "stages.xml")
+        return runner.count(tmp_path / "stages.xml")
+
+    return run
+
+
+def test_a_failed_step_stops_its_chain_but_clean_up_runs(run):
+    converge = chain("hub", ["true"], ["false"], ["true"], ["true"], always_last=True)
+    assert run(converge) == (2, 2, 0)
+    assert [s.status for s in converge.steps] == [
+        "passed",
+        "failed (exit 1)",
+        "not run: hub:s1 failed",
+        "passed",
+    ]
+
+
+def test_a_chain_after_a_failed_step_never_runs_and_counts_as_failed(run):
+    first = chain("hub", ["false"])
+    second = chain("swarm", ["true"], ["true"], after=["hub:s0"])
+    assert run(first, second) == (0, 3, 0)
+    assert second.steps[0].status == "not run: hub:s0 did not pass"
+
+
+def test_a_step_past_its_time_is_stopped_and_failed(run):
+    slow = chain("slow", [sys.executable, "-c", "import time; time.sleep(30)"])
+    slow.steps[0].timeout = 1
+    assert run(slow) == (0, 1, 0)
+    assert slow.steps[0].status == "failed (still running after 0m01s)"
+
+
+def test_every_chain_of_make_test_has_a_known_order():
+    chains = {c.name: c for c in runner.chains()}
+    for c in chains.values():
+        for name in c.after:
+            other, step = name.split(":")
+            assert step in [s.name for s in chains[other].steps], name
+    assert {"hub-debian12", "swarm-debian12", "lab-test"} <= set(chains)
