@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +28,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv/bin"
@@ -76,22 +79,33 @@ class Chain:
     light: bool = False  # runs at once, outside the JOBS limit
 
 
-def molecule_steps(scenario: str, prepare: bool) -> list[Step]:
-    def molecule(action: str, timeout: int, **kwargs) -> Step:
-        command = [str(BIN / "molecule"), action, "--scenario-name", scenario]
-        return Step(action, command, timeout, **kwargs)
+def test_sequence(scenario: str) -> list[str]:
+    """The scenario's molecule test_sequence (its molecule.yml, or the shared config's)."""
+    for path in (
+        ROOT / "molecule" / scenario / "molecule.yml",
+        ROOT / ".config/molecule/config.yml",
+    ):
+        sequence = (yaml.safe_load(path.read_text()) or {}).get("scenario", {}).get("test_sequence")
+        if sequence:
+            return sequence
+    raise SystemExit(f"no test_sequence for the scenario {scenario}")
 
-    steps = [molecule("destroy", 5 * MINUTE), molecule("create", 15 * MINUTE)]
-    steps[0].name = "clean"  # whatever an interrupted run left behind
-    if prepare:
-        steps.append(molecule("prepare", 10 * MINUTE))
-    steps += [
-        molecule("syntax", 5 * MINUTE),
-        molecule("converge", 40 * MINUTE),
-        molecule("idempotence", 20 * MINUTE),
-        molecule("verify", 45 * MINUTE),
-        molecule("destroy", 10 * MINUTE, always=True),
-    ]
+
+STEP_MINUTES = {"create": 15, "prepare": 10, "syntax": 5, "converge": 40, "idempotence": 20}
+
+
+def molecule_steps(scenario: str) -> list[Step]:
+    """The scenario's test_sequence as steps: a first destroy cleans what an
+    interrupted run left behind, the last one runs whatever happened."""
+    sequence = test_sequence(scenario)
+    steps = []
+    for index, action in enumerate(sequence):
+        command = [str(BIN / "molecule"), action, "--scenario-name", scenario]
+        if action == "destroy":
+            last = index == len(sequence) - 1
+            steps.append(Step("destroy" if last else "clean", command, 10 * MINUTE, always=last))
+        else:
+            steps.append(Step(action, command, STEP_MINUTES.get(action, 45) * MINUTE))
     return steps
 
 
@@ -121,21 +135,21 @@ def chains() -> list[Chain]:
     # The hub scenario builds every image from scratch (jupyterhub_image_cache_mode:
     # save); the swarm scenario and the lab load them from the cache it fills.
     order = [
-        ("hub", "debian13", True, []),
-        ("hub", "debian12", True, []),
-        ("default", "debian13", True, []),
-        ("default", "debian12", True, []),
-        ("swarm", "debian13", False, ["hub-debian13:converge"]),
-        ("swarm", "debian12", False, ["hub-debian12:converge"]),
+        ("hub", "debian13", []),
+        ("hub", "debian12", []),
+        ("default", "debian13", []),
+        ("default", "debian12", []),
+        ("swarm", "debian13", ["hub-debian13:converge"]),
+        ("swarm", "debian12", ["hub-debian12:converge"]),
     ]
-    for scenario, host_os, prepare, after in order:
+    for scenario, host_os, after in order:
         name = f"{scenario}-{host_os}"
         env = {
             "HOST_OS": host_os,
             "MOLECULE_EPHEMERAL_DIRECTORY": str(ROOT / "build/molecule" / name),
         }
         after = [f"images-{host_os}:archive", *after]
-        found.append(Chain(name, molecule_steps(scenario, prepare), env, after))
+        found.append(Chain(name, molecule_steps(scenario), env, after))
     lab = [python, "-m", "schoolhub.lab.hosts"]
     steps = [
         Step("up", [*lab, "up"], 30 * MINUTE),
@@ -161,10 +175,36 @@ def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 
+class Places:
+    """At most `jobs` chains at a time; a free place goes to the waiting chain
+    that comes first in `make test`'s order (the ones others wait for)."""
+
+    def __init__(self, jobs: int):
+        self.free = jobs
+        self.waiting: list[int] = []
+        self.changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def take(self, rank: int):
+        with self.changed:
+            self.waiting.append(rank)
+            self.changed.wait_for(lambda: self.free > 0 and rank == min(self.waiting))
+            self.waiting.remove(rank)
+            self.free -= 1
+            self.changed.notify_all()
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.free += 1
+                self.changed.notify_all()
+
+
 class Runner:
     def __init__(self, selected: list[Chain], everything: list[Chain], jobs: int):
         self.selected = selected
-        self.slots = threading.Semaphore(jobs)
+        self.places = Places(jobs)
+        self.stop = threading.Event()  # Ctrl-C: only clean-up steps still run
         self.steps = {f"{c.name}:{s.name}": s for c in everything for s in c.steps}
         self.running = {f"{c.name}:{s.name}" for c in selected for s in c.steps}
 
@@ -177,43 +217,39 @@ class Runner:
                     return f"not run: {name} did not pass"
         return ""
 
-    def run_chain(self, chain: Chain) -> None:
-        env = {**os.environ, **chain.env, "PATH": f"{BIN}:{os.environ['PATH']}", **PLAIN}
-        failed = self.wait_for(chain)
-        if failed:
+    def run_chain(self, rank: int, chain: Chain) -> None:
+        try:
+            failed = self.wait_for(chain)
+            if failed:
+                for step in chain.steps:
+                    step.status = failed
+                return
+            place = self.places.take(rank) if not chain.light else contextlib.nullcontext()
+            with place, (LOGS / f"{chain.name}.log").open("w") as output:
+                for step in chain.steps:
+                    if self.stop.is_set() and not failed:
+                        failed = "interrupted"
+                    if failed and not step.always:
+                        step.status = f"not run: {failed}"
+                    else:
+                        self.run_step(chain, step, output)
+                        if step.status != "passed" and not failed:
+                            failed = f"{chain.name}:{step.name} failed"
+                    step.done.set()
+        finally:  # whatever happened, nobody waits for this chain forever
             for step in chain.steps:
-                step.status = failed
-                step.done.set()
-            return
-        place = self.slots if not chain.light else contextlib.nullcontext()
-        with place, (LOGS / f"{chain.name}.log").open("w") as output:
-            for step in chain.steps:
-                if failed and not step.always:
-                    step.status = f"not run: {failed}"
-                else:
-                    self.run_step(chain, step, env, output)
-                    if step.status != "passed" and not failed:
-                        failed = f"{chain.name}:{step.name} failed"
                 step.done.set()
 
-    def run_step(self, chain: Chain, step: Step, env: dict, output) -> None:
+    def run_step(self, chain: Chain, step: Step, output) -> None:
         log(f"{chain.name}: {step.name} ...")
         output.write(f"\n$ {' '.join(step.command)}\n")
         output.flush()
+        env = {**os.environ, **chain.env, "PATH": f"{BIN}:{os.environ['PATH']}", **PLAIN}
         started = time.monotonic()
         try:
-            done = subprocess.run(
-                step.command,
-                cwd=ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                timeout=step.timeout,
-            )
-            step.status = "passed" if done.returncode == 0 else f"failed (exit {done.returncode})"
-        except subprocess.TimeoutExpired:
-            step.status = f"failed (still running after {minutes(step.timeout)})"
+            step.status = run(step.command, env, output, step.timeout)
+        except Exception as error:  # noqa: BLE001 (reported as the step's failure)
+            step.status = f"failed ({error})"
         step.seconds = time.monotonic() - started
         log(f"{chain.name}: {step.name} {step.status} in {minutes(step.seconds)}")
         if step.status != "passed":
@@ -222,11 +258,46 @@ class Runner:
             print("\n".join(f"  {chain.name} | {line}" for line in tail), flush=True)
 
     def run(self) -> None:
-        threads = [threading.Thread(target=self.run_chain, args=(c,)) for c in self.selected]
+        threads = [
+            threading.Thread(target=self.run_chain, args=(rank, chain), daemon=True)
+            for rank, chain in enumerate(self.selected)
+        ]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=1)
+        except KeyboardInterrupt:
+            log("interrupted: cleaning up (Ctrl-C again to leave at once)")
+            self.stop.set()
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=1)
+
+
+def run(command: list[str], env: dict, output, timeout: float) -> str:
+    """Run one step's command in its own process group; past `timeout`, stop the
+    whole group (molecule's ansible-playbook too), not only the command."""
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+        return f"failed (still running after {minutes(timeout)})"
+    return "passed" if code == 0 else f"failed (exit {code})"
 
 
 def write_stages(selected: list[Chain], path: Path) -> None:
@@ -259,10 +330,13 @@ def count(report: Path) -> tuple[int, int, int]:
     return total - failed - skipped, failed, skipped
 
 
-def summary(directory: Path) -> int:
-    """Print every report's counts and the closing line; 1 when anything failed or none ran."""
+def summary(directory: Path, since: float = 0) -> int:
+    """Print the counts of every report written since `since` (a time stamp) and
+    the closing line; 1 when anything failed or none ran."""
     passed = failed = skipped = 0
     for report in sorted(directory.glob("*.xml")):
+        if report.stat().st_mtime < since:
+            continue  # an earlier run's
         p, f, s = count(report)
         print(f"  {report.stem}: {p} passed, {f} failed, {s} skipped")
         passed, failed, skipped = passed + p, failed + f, skipped + s
@@ -287,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         for chain in everything:
             print(f"{chain.name}: {' -> '.join(s.name for s in chain.steps)}")
         return 0
+    if args.jobs < 1:
+        parser.error(f"--jobs (JOBS): at least 1, got {args.jobs}")
     names = {c.name for c in everything}
     unknown = sorted(set(args.chains) - names)
     if unknown:
@@ -300,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.chains:  # a part run beside others keeps their reports
         subprocess.run(["rm", "-rf", str(REPORTS)], check=True, timeout=60)
     LOGS.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+    started, stamp = time.monotonic(), time.time() - 1
     log(f"running {', '.join(c.name for c in selected)} ({args.jobs} at a time; logs: {LOGS})")
     Runner(selected, everything, args.jobs).run()
     name = "-".join(["stages", *args.chains])
@@ -309,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     for chain in selected:
         for step in chain.steps:
             print(f"  {chain.name:18} {step.name:12} {minutes(step.seconds):>7}  {step.status}")
-    return summary(REPORTS)
+    return summary(REPORTS, since=stamp)
 
 
 if __name__ == "__main__":

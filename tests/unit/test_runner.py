@@ -85,3 +85,36 @@ def test_every_chain_of_make_test_has_a_known_order():
             other, step = name.split(":")
             assert step in [s.name for s in chains[other].steps], name
     assert {"hub-debian12", "swarm-debian12", "lab-test"} <= set(chains)
+
+
+def test_a_step_that_cannot_start_fails_and_frees_those_waiting(run):
+    broken = chain("hub", ["/nonexistent/molecule"])
+    waiting = chain("swarm", ["true"], after=["hub:s0"])
+    assert run(broken, waiting) == (0, 2, 0)
+    assert broken.steps[0].status.startswith("failed (")
+    assert waiting.steps[0].status == "not run: hub:s0 did not pass"
+
+
+def test_places_go_to_the_first_chain_waiting():
+    places, order = runner.Places(1), []
+
+    def chain_of_rank(rank):
+        with places.take(rank):
+            order.append(rank)
+
+    threads = [runner.threading.Thread(target=chain_of_rank, args=(r,)) for r in (3, 1, 2)]
+    with places.take(0):
+        for thread in threads:
+            thread.start()
+        runner.time.sleep(0.3)  # all three wait for the one place
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == [1, 2, 3]
+
+
+def test_old_reports_do_not_count(tmp_path):
+    old = tmp_path / "old.xml"
+    old.write_text('<testsuite tests="1" failures="1" errors="0" skipped="0"/>')
+    runner.os.utime(old, (0, 0))
+    (tmp_path / "new.xml").write_text('<testsuite tests="1" failures="0" errors="0" skipped="0"/>')
+    assert runner.summary(tmp_path, since=10) == 0

@@ -5,7 +5,7 @@ import shlex
 import time
 
 import requests
-from conftest import container, run_playbook, unchanged
+from conftest import container, run_playbook, same_on_every_release, unchanged
 
 from schoolhub.lab import client
 
@@ -17,16 +17,19 @@ def test_student_signs_in_and_gets_jupyterlab(running, hub_url):
     assert ada.user()["admin"] is False
 
 
+@same_on_every_release
 def test_non_member_is_refused_with_a_clear_page(hub_url):
     eve = client.sign_in(hub_url, "eve")
     assert eve.refused
     assert "not currently authorized to use this hub" in eve.page.text
 
 
+@same_on_every_release
 def test_admin_team_member_is_admin(running):
     assert running("tina").user()["admin"] is True
 
 
+@same_on_every_release
 def test_leaving_the_admin_team_drops_admin_at_next_sign_in(hub_url, set_ta):
     first = client.Hub(hub_url, client.sign_in(hub_url, "dave"), "dave")
     assert first.user()["admin"] is True
@@ -39,6 +42,7 @@ def test_leaving_the_admin_team_drops_admin_at_next_sign_in(hub_url, set_ta):
         set_ta("dave", True)
 
 
+@same_on_every_release
 def test_joining_the_admin_team_takes_effect_without_signing_in_again(hub_url, set_ta):
     """Teams are read again at the next auth refresh (jupyterhub_github_refresh_age,
     15 s here): a student made TA on GitHub is admin without a new sign-in."""

@@ -6,9 +6,11 @@ import re
 
 import pytest
 import requests
-from conftest import container, run_playbook
+from conftest import container, run_playbook, same_on_every_release
 
 from schoolhub.lab import client
+
+pytestmark = same_on_every_release
 
 PASSWORD = "a-long-and-uncommon-passphrase-42"
 

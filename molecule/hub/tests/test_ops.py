@@ -3,7 +3,7 @@ stop servers)."""
 
 import re
 
-from conftest import container, run_playbook
+from conftest import container, run_playbook, same_on_every_release
 
 from schoolhub.lab import client
 
@@ -12,6 +12,7 @@ def image_of(host, name) -> str:
     return container(host, name)["Config"]["Image"]
 
 
+@same_on_every_release
 def test_users_playbook_lists_users_admins_and_servers(running):
     running("ada")
     listed = run_playbook("users.yml").stdout
@@ -25,7 +26,10 @@ def test_new_image_reaches_a_user_at_next_start_and_spares_running_servers(runni
         image_of(host, "jupyter-ada"),
         container(host, "jupyter-ada")["State"]["StartedAt"],
     )
-    run_playbook("update-image.yml", "jupyterhub_singleuser_revision=2")
+    # A site's own rebuild: nothing for the test image cache.
+    run_playbook(
+        "update-image.yml", "jupyterhub_singleuser_revision=2", "jupyterhub_image_cache_mode=none"
+    )
     # Ada's running server is untouched...
     assert container(host, "jupyter-ada")["State"]["StartedAt"] == started
     assert image_of(host, "jupyter-ada") == before
@@ -45,16 +49,15 @@ def test_users_playbook_stops_every_server(running, host):
     assert host.check_output("docker ps --filter name=jupyter- --format '{{.Names}}'") == ""
 
 
+@same_on_every_release
 def test_an_idle_server_is_culled_and_its_home_kept(running, host):
     """With a short idle timeout (the hub restarts, servers are kept), a server
-    nobody uses is stopped by the idle culler; the user's home volume stays."""
+    nobody uses is stopped by the idle culler; the user's home volume stays.
+    The last test of the scenario: the short timeout is left in place."""
     ada = running("ada")
     host.check_output("docker exec -u 1000 jupyter-ada sh -c 'echo kept > /home/ada/culled.txt'")
     run_playbook("site.yml", '{"jupyterhub_cull_timeout": 30, "jupyterhub_cull_every": 10}')
-    try:
-        client.wait(lambda: not ada.user().get("servers"), 180, "the culler to stop ada's server")
-    finally:
-        run_playbook("site.yml")
+    client.wait(lambda: not ada.user().get("servers"), 180, "the culler to stop ada's server")
     assert host.run("docker inspect jupyter-ada").rc != 0  # the container is gone
     ada = running("ada")
     assert host.check_output("docker exec jupyter-ada cat /home/ada/culled.txt") == "kept"

@@ -149,7 +149,8 @@ def free_subnet(taken: list[str]) -> str:
 def taken_subnets() -> list[str]:
     ids = docker("network", "ls", "--quiet").split()
     template = "{{range .IPAM.Config}}{{.Subnet}} {{end}}"
-    return docker("network", "inspect", "--format", template, *ids).split()
+    # A network removed meanwhile (another scenario's clean-up) is left out.
+    return docker("network", "inspect", "--format", template, *ids, check=False).split()
 
 
 def create_network(lab: Lab) -> None:

@@ -176,9 +176,14 @@ def save_archive(tag: str, directory: Path) -> Path:
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)
         log(f"saving {tag} to {path}...")
-        partial = path.with_suffix(".partial")
-        run("docker", "save", "--output", str(partial), tag)
-        partial.rename(path)
+        # A file of its own: two labs or scenarios may save the same image at once.
+        handle, partial = tempfile.mkstemp(dir=directory, prefix=path.name, suffix=".partial")
+        os.close(handle)
+        try:
+            run("docker", "save", "--output", partial, tag)
+            Path(partial).rename(path)
+        finally:
+            Path(partial).unlink(missing_ok=True)
     return path
 
 
