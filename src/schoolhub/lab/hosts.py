@@ -214,7 +214,7 @@ def wait_for_systemd(name: str, seconds: int = 120) -> None:
     client.wait(booted, seconds, f"systemd to finish booting in {name}")
 
 
-def lab_vars(lab: Lab, base_image: str, base_archive: Path, state: Path) -> dict:
+def lab_vars(base_image: str, base_archive: Path, state: Path) -> dict:
     """What the test hosts' settings (inventory/test-hosts.yml) need from the controller."""
     return {
         "lab_base_image": base_image,
@@ -232,7 +232,7 @@ def write_inventory(
         "all": {
             "vars": {
                 "ansible_connection": "community.docker.docker",
-                **lab_vars(lab, base_image, base_archive, lab.state),
+                **lab_vars(base_image, base_archive, lab.state),
                 "lab_url": lab.url,
                 "lab_github_url": f"http://127.0.0.1:{lab.github_port}",
             },
@@ -350,7 +350,7 @@ def molecule_create(host_os: str, platforms: list[str]) -> None:
     ephemeral = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
     inventory = ephemeral / "inventory"
     inventory.mkdir(parents=True, exist_ok=True)
-    settings = {"all": {"vars": lab_vars(lab, base, archive, ephemeral)}}
+    settings = {"all": {"vars": lab_vars(base, archive, ephemeral)}}
     (inventory / "lab.yml").write_text(yaml.safe_dump(settings))
     link = inventory / "test-hosts.yml"
     if not link.is_symlink():
