@@ -76,6 +76,10 @@ DEFAULTS: dict[str, Any] = {
         "cpu_limit": 1.0,
         "admin_mem_limit": "",
         "admin_cpu_limit": 0.0,
+        # Admins (TAs) may sudo in their servers; students never can.
+        "admin_sudo": False,
+        # Most processes and threads in one server (stops a fork bomb there).
+        "pids_limit": 1024,
         # Sized for a first pull of a multi-GB image on a busy host.
         "start_timeout": 600,
         "http_timeout": 180,
@@ -177,7 +181,7 @@ def validate(cfg: dict) -> None:
             raise ConfigError(f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M")
     if "{username}" not in spawner["home_volume"]:
         raise ConfigError("spawner.home_volume: must contain {username} (one volume per user)")
-    for key in ("start_timeout", "http_timeout"):
+    for key in ("start_timeout", "http_timeout", "pids_limit"):
         if spawner[key] <= 0:
             raise ConfigError(f"spawner.{key}: must be positive")
     shares = cfg["shares"]
@@ -331,6 +335,8 @@ def apply_spawner(c, cfg: dict) -> None:
     c.DockerSpawner.cpu_limit = sp["cpu_limit"] or None
     c.SchoolSpawner.admin_mem_limit = sp["admin_mem_limit"]
     c.SchoolSpawner.admin_cpu_limit = sp["admin_cpu_limit"]
+    c.SchoolSpawner.admin_sudo = sp["admin_sudo"]
+    c.SchoolSpawner.pids_limit = sp["pids_limit"]
     c.Spawner.start_timeout = sp["start_timeout"]
     c.Spawner.http_timeout = sp["http_timeout"]
     apply_shares(c, cfg)

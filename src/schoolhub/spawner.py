@@ -1,5 +1,7 @@
 """Spawners for a school: the container's user is the hub user; admins (TAs)
-get their own limits, write access to the shares, and sudo.
+get their own limits, write access to the shares, and sudo if the site allows.
+Every server gets a reduced capability set and a process limit; students'
+servers also get no way back to root (see start.sh and README "Security").
 
 SchoolDockerSpawner runs servers on the hub host (no workers);
 SchoolSwarmSpawner runs them on a Docker Swarm and pins each user to the node
@@ -14,8 +16,27 @@ from pathlib import Path
 from docker.errors import APIError
 from docker.types import Mount, ServiceMode
 from dockerspawner import DockerSpawner, SwarmSpawner
-from traitlets import Dict, Float, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode
 from traitlets.config import Configurable
+
+# What start.sh needs as root before it becomes the user (chown the home, add
+# the user, setpriv, timeout of the user's start script) and nothing else:
+# Docker's default set without NET_RAW, MKNOD, SETFCAP, SYS_CHROOT, AUDIT_WRITE
+# and NET_BIND_SERVICE. Students' processes then drop even these (start.sh).
+SERVER_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP"]
+# Admins with sudo keep Docker's default set (sudo, apt and dpkg need it).
+SUDO_CAPS = [
+    *SERVER_CAPS,
+    "AUDIT_WRITE",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SYS_CHROOT",
+]
+# Ports below 1024 need root again (Docker opens them to everyone), so an NFS
+# server's `secure` check means something.
+SYSCTLS = {"net.ipv4.ip_unprivileged_port_start": "1024"}
 
 
 class SchoolSpawner(Configurable):
@@ -41,6 +62,18 @@ class SchoolSpawner(Configurable):
         help="Volumes added for admins (TAs): the shares writable.",
     )
 
+    admin_sudo = Bool(
+        False,
+        config=True,
+        help="Admins (TAs) may sudo in their servers (root there: the shares stay "
+        "what their mounts allow, the hosts what the firewall allows).",
+    )
+    pids_limit = Int(
+        1024,
+        config=True,
+        help="Most processes and threads in one server (a fork bomb stops there).",
+    )
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._user_limits = (self.mem_limit, self.cpu_limit)
@@ -56,6 +89,17 @@ class SchoolSpawner(Configurable):
     def volumes_for(self, admin: bool) -> dict:
         return {**self._home_volumes, **(self.admin_volumes if admin else self.student_volumes)}
 
+    def sudo(self) -> bool:
+        return bool(self.user.admin and self.admin_sudo)
+
+    def hardening(self, sudo: bool) -> dict:
+        """Capabilities and sysctls of a server (docker-py's keyword names)."""
+        return {
+            "cap_drop": ["ALL"],
+            "cap_add": SUDO_CAPS if sudo else SERVER_CAPS,
+            "sysctls": SYSCTLS,
+        }
+
     async def start(self):
         # Admin status can change at every sign-in (team membership): read it at each start.
         self.mem_limit, self.cpu_limit = self.limits(self.user.admin)
@@ -67,14 +111,27 @@ class SchoolSpawner(Configurable):
         # docker-stacks convention: start.sh (as root) renames its user to
         # NB_USER and moves the home there.
         env["NB_USER"] = self.user.name
-        admin = "yes" if self.user.admin else "no"
-        # The start hook puts admins in the admin group; docker-stacks' start.sh grants sudo.
-        env["SCHOOL_ADMIN"] = env["GRANT_SUDO"] = admin
+        # The start hook puts admins in the admin group; start.sh grants sudo,
+        # and without it locks the user out of root for good.
+        env["SCHOOL_ADMIN"] = "yes" if self.user.admin else "no"
+        env["GRANT_SUDO"] = "yes" if self.sudo() else "no"
         return env
 
 
 class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
     """Servers on the hub host's own engine."""
+
+    async def start(self):
+        sudo = self.sudo()
+        self.extra_host_config = {
+            **self.extra_host_config,
+            **self.hardening(sudo),
+            "pids_limit": self.pids_limit,
+            # Also for `docker exec` and for images whose start.sh is not ours
+            # (Swarm services cannot set it before Docker 27: start.sh does).
+            "security_opt": [] if sudo else ["no-new-privileges"],
+        }
+        return await super().start()
 
 
 class NodeGone(RuntimeError):
@@ -252,14 +309,38 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
             self.log.warning("could not scale %s to zero: %s", self.service_name, error)
         await super().remove_object()
 
-    def make_home(self) -> None:
-        """An NFS home must exist before a service can bind it (start.sh chowns it)."""
-        Path(self.homes_on_nfs, self.escaped_name).mkdir(mode=0o755, exist_ok=True)
+    async def make_home(self) -> None:
+        """An NFS home must exist before a service can bind it. Made by the
+        users' uid: root is squashed on the share."""
+        path = str(Path(self.homes_on_nfs, self.escaped_name))
+        uid, gid = int(self.environment["NB_UID"]), int(self.environment["NB_GID"])
+        made = await asyncio.create_subprocess_exec(
+            "mkdir",
+            "-p",
+            "-m",
+            "0755",
+            path,
+            user=uid,
+            group=gid,
+            extra_groups=[],
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, error = await asyncio.wait_for(made.communicate(), timeout=60)
+        if made.returncode:
+            raise RuntimeError(f"could not make the home {path}: {error.decode().strip()}")
+
+    def _docker(self, method, *args, **kwargs):
+        if method == "create_service":
+            # docker-py's Resources has no pids limit; the API has (1.41, Docker 20.10).
+            limits = kwargs["task_template"]["Resources"].setdefault("Limits", {})
+            limits["Pids"] = self.pids_limit
+        return super()._docker(method, *args, **kwargs)
 
     async def start(self):
+        self.extra_container_spec = {**self.extra_container_spec, **self.hardening(self.sudo())}
         self.node = await self.place()
         if self.homes_on_nfs:
-            self.make_home()
+            await self.make_home()
         constraints = [f"node.role == {self.server_nodes_role}"]
         if self.node:
             constraints.append(f"node.hostname == {self.node}")

@@ -181,3 +181,43 @@ def test_a_server_is_reached_at_its_task_address_on_the_hub_network():
     assert task_address(task, "schoolhub") == "10.212.1.18"
     assert task_address({"NetworksAttachments": []}, "schoolhub") == ""
     assert task_address(None, "schoolhub") == ""
+
+
+# --- What a server may do as root ---------------------------------------------
+
+from schoolhub.spawner import SERVER_CAPS, SUDO_CAPS  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "admin, admin_sudo, sudo", [(False, True, False), (True, False, False), (True, True, True)]
+)
+def test_only_admins_get_sudo_and_only_when_the_site_allows(admin, admin_sudo, sudo):
+    user = SimpleNamespace(name="tina", id=1, admin=admin)
+    spawner = SchoolSwarmSpawner(user=user, admin_sudo=admin_sudo)
+    assert spawner.sudo() is sudo
+    hardening = spawner.hardening(spawner.sudo())
+    assert hardening["cap_drop"] == ["ALL"]
+    assert hardening["cap_add"] == (SUDO_CAPS if sudo else SERVER_CAPS)
+    # Binding ports below 1024 needs root again, whoever the user is.
+    assert hardening["sysctls"] == {"net.ipv4.ip_unprivileged_port_start": "1024"}
+
+
+def test_servers_keep_only_what_start_sh_needs_as_root():
+    assert set(SERVER_CAPS) == {
+        "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP"
+    }  # fmt: skip
+    assert not {"NET_RAW", "MKNOD", "SYS_CHROOT", "SETFCAP"} & set(SERVER_CAPS)
+
+
+def test_services_get_the_pids_limit(monkeypatch):
+    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    spawner = SchoolSwarmSpawner(user=ada, pids_limit=64)
+    seen = {}
+
+    class Client:
+        def create_service(self, **kwargs):
+            seen.update(kwargs)
+
+    monkeypatch.setattr(SchoolSwarmSpawner, "client", Client())
+    spawner._docker("create_service", task_template={"Resources": {"Limits": {"MemoryBytes": 1}}})
+    assert seen["task_template"]["Resources"]["Limits"] == {"MemoryBytes": 1, "Pids": 64}

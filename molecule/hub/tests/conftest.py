@@ -6,6 +6,7 @@ import requests
 import testinfra
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from isolation import DATA, METADATA, PUBLIC  # noqa: E402 (the attacker's stand-ins)
 from scenario import *  # noqa: E402, F403 (fixtures and helpers of every scenario)
 
 
@@ -18,6 +19,34 @@ def nfs_host(request):
 @pytest.fixture(scope="module")
 def nfs_ip(nfs_host):
     return nfs_host.interface("eth0").addresses[0]
+
+
+@pytest.fixture(scope="module")
+def server_hosts(host):
+    return [host]
+
+
+@pytest.fixture(scope="module")
+def server_of(host):
+    """Where a user's server runs: this host, in container jupyter-<user>."""
+    return lambda login: (host, f"jupyter-{login}")
+
+
+@pytest.fixture(scope="module")
+def targets(ip, nfs_ip):
+    """What a student's terminal finds (test_isolation): only the hub, the
+    internet and what the site allows."""
+    blocked = [f"{nfs_ip}:2049", f"{nfs_ip}:111", f"{nfs_ip}:22", f"{ip}:22", f"{ip}:8000"]
+    return {
+        **dict.fromkeys(blocked, "EHOSTUNREACH"),
+        f"{METADATA}:80": "EHOSTUNREACH",
+        f"{PUBLIC}:80": "open",  # the internet
+        f"{DATA}:80": "open",  # jupyterhub_egress_allow
+        f"{DATA}:22": "EHOSTUNREACH",  # ...that port only
+        "jupyterhub:8081": "open",  # the hub's API
+        "jupyterhub-proxy:8001": "ECONNREFUSED",  # the proxy's API is on another network
+        "proxy-api:8001": "unresolved",
+    }
 
 
 @pytest.fixture(scope="module")

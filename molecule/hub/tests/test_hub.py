@@ -133,7 +133,7 @@ def test_restarting_the_hub_keeps_servers_running_and_reachable(running, host):
 def test_rerunning_site_yml_changes_nothing_and_keeps_servers(running, host):
     ada = running("ada")
     started = container(host, "jupyter-ada")["State"]["StartedAt"]
-    result = run_playbook("site.yml")
+    result = run_playbook("site.yml", diff=True)
     unchanged(result.stdout, {"schoolhub-hub-host", "schoolhub-hub-nfs"})
     assert container(host, "jupyter-ada")["State"]["StartedAt"] == started
     assert ada.server_status().status_code == 200

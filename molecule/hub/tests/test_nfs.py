@@ -70,7 +70,8 @@ REFUSED = "NFS4ERR_ACCESS"
         ("data/probe-admin", 1500, True),  # ...and the data share
         ("data/probe-student", 1000, False),  # users' uid may not write the data share
         ("data/probe-root", 0, False),  # root is squashed on the data share
-        ("admin/logs/probe-root", 0, True),  # not on the admin share: the hook logs as root
+        ("admin/logs/probe-root", 0, False),  # ...and on the admin share: the hook logs as admin
+        ("admin/start/probe-root", 0, False),  # no client's root may replace a start script
     ],
 )
 def test_squash_and_ownership(host, nfs_host, nfs_ip, path, uid, allowed):
@@ -114,7 +115,8 @@ def test_a_student_cannot_change_scripts_or_data_nor_read_others_logs(running, h
     refused(host, "ada", "touch /nfs/x", "Read-only file system")
     refused(host, "ada", "cat /home/admin/logs/tina-as-root.log", "Permission denied")
     refused(host, "ada", "ls /home/admin/logs", "Permission denied")
-    refused(host, "ada", "sudo -n true", "a password is required")
+    # Even `docker exec` into a student's container gets no new privileges.
+    refused(host, "ada", "sudo -n true", 'The "no new privileges" flag is set')
 
 
 def test_a_ta_edits_a_script_and_the_next_start_runs_it(running, host, nfs_host):
@@ -144,6 +146,25 @@ def test_a_hanging_script_is_stopped_and_logged_and_the_server_starts(running, n
         ada.wait_ready(seconds=10 + 60)  # the limit (jupyterhub_script_timeout) and a margin
         log = log_of(nfs_host, "ada", "user").content_string
         assert "# stopped: still running after the 10s limit" in log
+
+
+def test_as_root_runs_in_a_clean_environment_and_windows_line_endings_work(running, nfs_host):
+    script = (
+        "echo pwd=$(pwd) home=$HOME path=$PATH\r\n"
+        "python3 -c 'import site; print(\"user site\", site.ENABLE_USER_SITE)'\r\n"
+        "echo done-with-crlf\r\n"
+    )
+    with script_kept(nfs_host, "as-root.sh") as path:
+        nfs_host.check_output(f"printf %b {shlex.quote(script)} > {path}")
+        ada = running("ada")
+        ada.stop()
+        running("ada")
+        log = log_of(nfs_host, "ada", "root").content_string
+    assert "has Windows line endings (CRLF): run with Unix ones (LF)" in log
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    assert f"pwd=/ home=/root path={path}\n" in log
+    assert "user site False" in log
+    assert "done-with-crlf\n# exit status 0" in log
 
 
 def test_a_missing_script_is_logged_and_the_server_starts(running, nfs_host):

@@ -5,22 +5,17 @@ site.yml, a worker drained by drain-worker.yml; homes on NFS follow users.
 The tests run in this order and build on each other (one Swarm per run)."""
 
 import json
+import os
+import subprocess
 import time
 
 import requests
-from conftest import EPHEMERAL, run_playbook
+from conftest import EPHEMERAL, W1, W2, node_of, run_playbook
 
 from schoolhub.lab import client
 
-W1, W2, W3 = "schoolhub-swarm-w1", "schoolhub-swarm-w2", "schoolhub-swarm-w3"
+W3 = "schoolhub-swarm-w3"
 STUDENTS = ["ada", "grace", "alan", "katherine"]
-
-
-def node_of(host, user) -> str:
-    """The node running the user's server."""
-    return host.check_output(
-        f"docker service ps jupyter-{user} --filter desired-state=running --format '{{{{.Node}}}}'"
-    )
 
 
 def service(host, user) -> dict:
@@ -143,3 +138,27 @@ def test_with_homes_on_nfs_files_follow_a_user_to_another_node(running, host):
         assert read(grace, "anywhere.txt") == "on the share"
     finally:
         host.check_output(f"docker node update --availability active {first}")
+
+
+def test_the_firewall_stays_exactly_once_through_a_docker_restart_and_a_reboot(host, worker):
+    w3 = worker(W3)  # drained above: no server runs there
+
+    def ours() -> tuple[list[str], str]:
+        """Our jumps in DOCKER-USER and INPUT (in order), and our egress chain."""
+        said = w3.check_output("iptables -w -S DOCKER-USER; iptables -w -S INPUT")
+        jumps = [line for line in said.splitlines() if "SCHOOLHUB" in line]
+        return jumps, w3.check_output("iptables -w -S SCHOOLHUB-EGRESS")
+
+    jumps, egress = ours()
+    assert jumps == ["-A DOCKER-USER -j SCHOOLHUB-FORWARD", "-A INPUT -j SCHOOLHUB-INPUT"]
+    assert "-d 169.254.0.0/16 -j REJECT" in egress
+    w3.check_output("systemctl restart docker")
+    assert ours() == (jumps, egress)
+    # A reboot: the host's container restarts, systemd boots it again.
+    name = f"{W3}-{os.environ.get('HOST_OS', 'debian13')}"
+    subprocess.run(["docker", "restart", name], check=True, capture_output=True, timeout=180)
+    docker_up = lambda: w3.run("systemctl is-active docker").stdout.strip() == "active"  # noqa: E731
+    client.wait(docker_up, 180, "Docker")
+    assert ours() == (jumps, egress)
+    state = f"docker node inspect -f '{{{{.Status.State}}}}' {W3}"
+    client.wait(lambda: host.check_output(state) == "ready", 180, f"{W3} back in the Swarm")

@@ -1,13 +1,20 @@
 #!/bin/bash
 # Start a single-user server the docker-stacks way: as root, create NB_USER
 # with NB_UID/NB_GID, own the home, run the before-notebook.d hooks, then run
-# the command as that user.
+# the command as that user. Without GRANT_SUDO=yes the user's processes can
+# never become root again: no new privileges (setuid binaries such as sudo do
+# nothing) and an empty capability bounding set.
 set -euo pipefail
 
 NB_USER=${NB_USER:-jovyan}
 NB_UID=${NB_UID:-1000}
 NB_GID=${NB_GID:-100}
 export HOME=/home/$NB_USER
+# How this script (and the start hook) runs anything as the user.
+AS_USER=(setpriv --reuid="$NB_UID" --regid="$NB_GID" --init-groups)
+if [ "${GRANT_SUDO:-no}" != yes ]; then
+  AS_USER+=(--no-new-privs --bounding-set=-all --inh-caps=-all)
+fi
 
 run_hooks() {
   local hook
@@ -33,12 +40,13 @@ if ! id "$NB_USER" >/dev/null 2>&1; then
     --gid "$NB_GID" --shell /bin/bash "$NB_USER"
 fi
 mkdir -p "$HOME"
-if [ "${CHOWN_HOME:-no}" = yes ] || [ "$(stat -c %u "$HOME")" = 0 ]; then
+if [ "$(stat -c %u "$HOME")" != "$NB_UID" ] && { [ "${CHOWN_HOME:-no}" = yes ] || [ "$(stat -c %u "$HOME")" = 0 ]; }; then
   chown "$NB_UID:$NB_GID" "$HOME"
 fi
-# A new home gets the usual dot files.
+# A new home gets the usual dot files, written by the user (root may be
+# squashed on an NFS home).
 if [ -z "$(ls -A "$HOME")" ]; then
-  cp -rT /etc/skel "$HOME" && chown -R "$NB_UID:$NB_GID" "$HOME"
+  "${AS_USER[@]}" cp -rT /etc/skel "$HOME"
 fi
 if [ "${GRANT_SUDO:-no}" = yes ]; then
   echo "$NB_USER ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/notebook
@@ -49,5 +57,4 @@ fi
 
 run_hooks
 cd "$HOME"
-exec setpriv --reuid="$NB_UID" --regid="$NB_GID" --init-groups \
-  env HOME="$HOME" USER="$NB_USER" PATH="$PATH" "$@"
+exec "${AS_USER[@]}" env HOME="$HOME" USER="$NB_USER" PATH="$PATH" "$@"

@@ -5,11 +5,15 @@ Used by the scenario tests and the lab; every wait is bounded.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import time
 from dataclasses import dataclass
 
 import requests
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
 
 TIMEOUT = 30  # seconds, for one HTTP request
 
@@ -97,6 +101,48 @@ class Hub:
         return requests.get(
             f"{self.url}/user/{self.name}/api/status", headers=self.headers, timeout=TIMEOUT
         )
+
+    def terminal(self, command: str, seconds: float = 120) -> tuple[int, str]:
+        """Type `command` in a new JupyterLab terminal of the user's server (a
+        shell under the server, as the user); return its exit status and output."""
+        base = f"{self.url}/user/{self.name}"
+        made = requests.post(f"{base}/api/terminals", headers=self.headers, timeout=TIMEOUT)
+        if made.status_code != 200:
+            raise HubError(f"no terminal for {self.name}: {made.status_code} {made.text}")
+        name = made.json()["name"]
+        try:
+            url = base.replace("http", "ws", 1) + f"/terminals/websocket/{name}"
+            return asyncio.run(asyncio.wait_for(type_in(url, self.headers, command), seconds))
+        finally:
+            requests.delete(f"{base}/api/terminals/{name}", headers=self.headers, timeout=TIMEOUT)
+
+
+# Printed around a command's output in a terminal: typed as `echo __B__` they
+# echo with their command, printed alone on a line they are the output's bounds.
+BEGIN, END = "__SCHOOLHUB_BEGIN__", "__SCHOOLHUB_END__"
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\r")
+
+
+async def type_in(url: str, headers: dict, command: str) -> tuple[int, str]:
+    connection = await websocket_connect(
+        HTTPRequest(url, headers=headers, connect_timeout=TIMEOUT, request_timeout=TIMEOUT)
+    )
+    try:
+        line = f"echo {BEGIN}; {command}; echo {END}$?{END}\r"
+        await connection.write_message(json.dumps(["stdin", line]))
+        screen = ""
+        while True:
+            message = await connection.read_message()
+            if message is None:
+                raise HubError(f"the terminal closed; it showed: {screen[-2000:]}")
+            kind, *content = json.loads(message)
+            if kind == "stdout":
+                screen += ANSI.sub("", content[0])
+            found = re.search(rf"^{BEGIN}\n(.*?){END}(\d+){END}", screen, re.S | re.M)
+            if found:
+                return int(found.group(2)), found.group(1)
+    finally:
+        connection.close()
 
 
 def wait(condition, seconds: float, what: str, every: float = 1.0):

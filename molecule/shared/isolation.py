@@ -1,0 +1,163 @@
+"""A student attacks from their own server (the hub scenario's one-host layout
+and the swarm scenario's workers import these tests; see the README's
+"Security"). Everything runs in a JupyterLab terminal of the student's server,
+as the student types it; their container gets the tools a student could
+download (libnfs's client, small Python scripts).
+
+Each scenario's conftest gives: `attacker` (fixture below, through
+`server_of(login) -> (testinfra host, container)`), `targets` (what the probe
+must find, per layout), `server_hosts` (the hosts running users' servers) and
+`nfs_host`/`nfs_ip` (the NFS server, also standing in for the world outside)."""
+
+import base64
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from schoolhub.lab import client
+
+ATTACK = Path(__file__).parent / "attack"
+# Stand-ins on the NFS host, routed to from the hosts running servers: a
+# cloud's metadata service, an address on the public internet, and a data
+# server on a private network that the site allows (port 80 only:
+# jupyterhub_egress_allow in the scenarios' molecule.yml).
+METADATA, PUBLIC, DATA = "169.254.169.254", "198.51.100.7", "192.168.77.7"
+STAND_INS = (METADATA, PUBLIC, DATA)
+WEB = "schoolhub-test-web"
+PIDS_LIMIT = 200  # jupyterhub_pids_limit in inventory/test-hosts.yml
+
+
+@pytest.fixture(scope="module")
+def outside(nfs_host, nfs_ip, server_hosts):
+    """A web server on the NFS host at its own address and the stand-ins'."""
+    for address in STAND_INS:
+        nfs_host.check_output(f"ip address replace {address}/32 dev lo")
+        for server_host in server_hosts:
+            server_host.check_output(f"ip route replace {address}/32 via {nfs_ip}")
+    nfs_host.run(f"systemctl stop {WEB}")
+    nfs_host.check_output(f"systemd-run --unit {WEB} --collect python3 -m http.server 80")
+    yield
+    nfs_host.run(f"systemctl stop {WEB}")
+    for address in STAND_INS:
+        nfs_host.run(f"ip address del {address}/32 dev lo")
+        for server_host in server_hosts:
+            server_host.run(f"ip route del {address}/32")
+
+
+def arm(server_host, container: str) -> None:
+    """Put libnfs's client (with its libraries) and the scripts in the
+    container's /tmp/attack, owned by the student (uid 1000)."""
+    tools = "/tmp/attack-tools"
+    server_host.check_output(f"rm -rf {tools} && mkdir -p {tools}")
+    nfs_ls = server_host.check_output("command -v nfs-ls")
+    libraries = server_host.check_output(f"ldd {nfs_ls} | awk '/=> \\//{{print $3}}'").split()
+    glibc = re.compile(r"/(libc|libm|ld-linux[^/]*|libpthread|libdl|librt|libresolv)\.so")
+    for path in [nfs_ls, nfs_ls.replace("nfs-ls", "nfs-cp")] + libraries:
+        if not glibc.search(path):
+            server_host.check_output(f"cp -L {path} {tools}/")
+    for script in ATTACK.glob("*.py"):
+        text = base64.b64encode(script.read_bytes()).decode()
+        server_host.check_output(f"echo {text} | base64 -d > {tools}/{script.name}")
+    server_host.check_output(
+        f"tar -C {tools} -cf - . | docker exec -i -u 1000:100 {container} "
+        "sh -c 'mkdir -p /tmp/attack && tar -xf - -C /tmp/attack'"
+    )
+
+
+@pytest.fixture(scope="module")
+def attacker(running, server_of):
+    ada = running("ada")
+    arm(*server_of("ada"))
+    return ada
+
+
+def typed(hub, command: str) -> tuple[int, str]:
+    status, output = hub.terminal(command)
+    print(f"$ {command}\n{output}[exit {status}]")
+    return status, output
+
+
+def probe(hub, targets) -> dict[str, str]:
+    _, output = typed(hub, "python3 /tmp/attack/probe.py " + " ".join(targets))
+    return dict(re.findall(r"^probe (\S+) (\S+)$", output, re.M))
+
+
+def nfs_url(nfs_ip, path, uid):
+    return shlex.quote(f"nfs://{nfs_ip}/srv/schoolhub/{path}?version=4&uid={uid}&gid={uid}")
+
+
+def test_a_students_container_reaches_the_hub_and_the_internet_only(
+    attacker, outside, targets, server_of, nfs_ip
+):
+    # The same places answer from the host itself: the firewall, not the
+    # set-up, keeps the student out.
+    host_side = {f"{nfs_ip}:2049", f"{METADATA}:80", f"{PUBLIC}:80", f"{DATA}:80"}
+    server_host, _ = server_of("ada")
+    said = server_host.check_output(f"python3 /tmp/attack-tools/probe.py {' '.join(host_side)}")
+    assert dict(re.findall(r"^probe (\S+) (\S+)$", said, re.M)) == dict.fromkeys(
+        host_side, "open"
+    ), said
+    assert probe(attacker, targets) == targets
+
+
+@pytest.mark.parametrize(
+    "what, uid",
+    [
+        ("nfs-ls {admin}", 0),
+        ("nfs-ls {admin}", 1500),
+        ("nfs-cp /tmp/attack/probe.py {start}", 1500),
+        ("nfs-cp /tmp/attack/probe.py {logs}", 0),
+    ],
+)
+def test_a_userspace_nfs_client_in_a_students_container_gets_nothing(
+    attacker, server_of, nfs_ip, what, uid
+):
+    urls = {
+        "admin": nfs_url(nfs_ip, "admin", uid),
+        "start": nfs_url(nfs_ip, "admin/start/evil.sh", uid),
+        "logs": nfs_url(nfs_ip, "admin/logs/stolen", uid),
+    }
+    command = what.format(**urls)
+    # From the host running the server, the same client lists the share.
+    # (Retried: a restarted NFS server may refuse mounts for its grace period.)
+    server_host, _ = server_of("ada")
+    lists = lambda: "start" in server_host.run(f"nfs-ls {urls['admin']}").stdout  # noqa: E731
+    client.wait(lists, 120, "the NFS server to list the admin share to the host")
+    status, output = typed(attacker, f"LD_LIBRARY_PATH=/tmp/attack /tmp/attack/{command}")
+    # libnfs's words when it cannot reach the server (the probe test shows why).
+    assert status != 0 and "Failed to mount nfs share : nfs_service failed" in output, output
+
+
+def test_a_student_cannot_become_root(attacker):
+    status, output = typed(attacker, "grep -E '^(NoNewPrivs|CapBnd|CapEff)' /proc/self/status")
+    assert re.search(r"^NoNewPrivs:\s+1$", output, re.M), output
+    assert re.search(r"^CapBnd:\s+0{16}$", output, re.M), output
+    assert re.search(r"^CapEff:\s+0{16}$", output, re.M), output
+    # sudo is setuid root: with no new privileges it cannot become root.
+    status, output = typed(attacker, "sudo -n true")
+    assert status != 0 and re.search(r"no new privileges|effective uid is not 0", output), output
+    status, output = typed(attacker, "echo x >> /home/admin/start/as-root.sh")
+    assert status != 0 and "Permission denied" in output, output
+
+
+def test_a_servers_token_opens_its_own_user_only(attacker):
+    _, output = typed(attacker, "python3 /tmp/attack/hubapi.py /users /users/ada /users/tina")
+    statuses = dict(re.findall(r"^hubapi (\S+) (\d+)$", output, re.M))
+    assert statuses == {"/users": "403", "/users/ada": "200", "/users/tina": "404"}, output
+
+
+def test_a_fork_bomb_stops_at_the_pids_limit_and_the_neighbour_works(attacker, running, server_of):
+    grace = running("grace")
+    status, output = typed(attacker, "python3 /tmp/attack/forkbomb.py")
+    found = re.search(r"forkbomb: stopped after (\d+) processes: (.*)$", output, re.M)
+    assert found and found.group(2).strip() == "Resource temporarily unavailable", output
+    assert 0 < int(found.group(1)) < PIDS_LIMIT
+    # While ada's processes sleep, grace's server answers and runs commands.
+    assert grace.server_status().status_code == 200
+    assert typed(grace, "echo neighbour-ok") == (0, "neighbour-ok\n")
+    # The bomb's processes exit on their own; the next tests need ada's server.
+    server_host, container = server_of("ada")
+    done = lambda: server_host.run(f"docker exec {container} true").succeeded  # noqa: E731
+    client.wait(done, 60, "the fork bomb's processes to exit")
