@@ -38,6 +38,8 @@ def outside(nfs_host, nfs_ip, server_hosts):
             server_host.check_output(f"ip route replace {address}/32 via {nfs_ip}")
     nfs_host.run(f"systemctl stop {WEB}")
     nfs_host.check_output(f"systemd-run --unit {WEB} --collect python3 -m http.server 80")
+    listening = "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 80), 5)'"
+    client.wait(lambda: nfs_host.run(listening).succeeded, 60, "the stand-in web server")
     yield
     nfs_host.run(f"systemctl stop {WEB}")
     for address in STAND_INS:
