@@ -27,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
         "ip": "0.0.0.0",  # noqa: S104 (inside a container, behind the proxy)
         "port": 8081,
         "connect_host": "jupyterhub",
+        # As users type it; https:// makes every cookie Secure (hub's and servers').
+        "public_url": "",
         "data_dir": "/srv/jupyterhub/data",
         "secrets_dir": "/srv/jupyterhub/secrets",
         "admin_users": [],
@@ -144,8 +146,14 @@ def slugify(team_name: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "-", team_name.lower()).strip("-")
 
 
+PUBLIC_URL_RE = re.compile(r"^https?://[^/]+$")
+
+
 def validate(cfg: dict) -> None:
     auth, spawner = cfg["auth"], cfg["spawner"]
+    public_url = cfg["hub"]["public_url"]
+    if public_url and not PUBLIC_URL_RE.match(public_url):
+        raise ConfigError(f"hub.public_url: {public_url!r} is not like https://hub.school.example")
     if auth["kind"] not in ("github", "native"):
         raise ConfigError(f"auth.kind: must be github or native, got {auth['kind']!r}")
     if auth["kind"] == "github":
@@ -231,6 +239,12 @@ def apply_hub(c, cfg: dict) -> None:
     c.JupyterHub.active_server_limit = hub["active_server_limit"]
     c.JupyterHub.log_level = hub["log_level"]
     c.Authenticator.admin_users = set(hub["admin_users"])
+    if hub["public_url"].startswith("https://"):
+        # Behind the TLS front the hub sees plain HTTP from the proxy; browsers
+        # must still never send its cookies (or the servers') over HTTP.
+        c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
+        # Servers get cookie_options from the hub, but not for their _xsrf cookie.
+        c.Spawner.args = ["--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}"]
 
 
 def apply_proxy(c, cfg: dict) -> None:

@@ -12,4 +12,4 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "build/artifacts"
 
 
 def test_sample_student_gets_jupyterlab_in_a_browser():
-    assert "JupyterLab" in sign_in_to_jupyterlab(URL, "ada", ARTIFACTS / "lab-jupyterlab.png")
+    assert "JupyterLab" in sign_in_to_jupyterlab(URL, "ada", ARTIFACTS / "lab-jupyterlab.png").title

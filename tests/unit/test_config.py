@@ -105,6 +105,25 @@ def test_hub_urls(make):
 # --- GitHub teams ----------------------------------------------------------
 
 
+def test_cookies_are_secure_behind_https(make):
+    c = make({"hub": {"public_url": "https://hub.example"}})
+    assert c.JupyterHub.tornado_settings == {"cookie_options": {"secure": True}}
+    assert c.Spawner.args == [
+        "--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}"
+    ]
+
+
+def test_plain_http_leaves_cookies_to_the_request(make):
+    c = make({"hub": {"public_url": "http://127.0.0.1:8000"}})
+    assert "tornado_settings" not in c.JupyterHub
+    assert "args" not in c.Spawner
+
+
+def test_public_url_with_a_path_is_named(make):
+    with pytest.raises(config.ConfigError, match=r"hub.public_url: 'https://hub.example/hub'"):
+        make({"hub": {"public_url": "https://hub.example/hub"}})
+
+
 def test_team_names_become_slug_groups(make):
     c = make()
     assert c.GitHubOAuthenticator.allowed_groups == {

@@ -8,5 +8,5 @@ from schoolhub.lab.browser import sign_in_to_jupyterlab
 
 @same_on_every_release
 def test_student_signs_in_with_a_browser_and_sees_jupyterlab(hub_url):
-    title = sign_in_to_jupyterlab(hub_url, "Bob-Smith2", ARTIFACTS / "hub-jupyterlab.png")
-    assert "JupyterLab" in title
+    landing = sign_in_to_jupyterlab(hub_url, "Bob-Smith2", ARTIFACTS / "hub-jupyterlab.png")
+    assert "JupyterLab" in landing.title

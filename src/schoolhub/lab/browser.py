@@ -5,6 +5,7 @@ Playwright's own browser downloads are never used: CHROMIUM is the system's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -18,24 +19,43 @@ FLAGS = [
 ]
 
 
-def sign_in_to_jupyterlab(hub_url: str, login: str, screenshot: Path) -> str:
+@dataclass
+class Landing:
+    """What the browser saw: JupyterLab's title, its cookies (Playwright's
+    dicts), and the response headers of the first page."""
+
+    title: str
+    cookies: list[dict]
+    headers: dict[str, str]
+
+
+def sign_in_to_jupyterlab(
+    hub_url: str, login: str, screenshot: Path, resolve: dict[str, str] | None = None
+) -> Landing:
     """Sign in as `login` through the fake GitHub's page, wait for JupyterLab's
-    launcher, save a screenshot (also on failure, beside it) and return the title."""
+    launcher, save a screenshot (also on failure, beside it). `resolve` maps
+    host names to addresses (a site's name without DNS); certificates are then
+    not checked by the browser (the caller checks them)."""
     from playwright.sync_api import sync_playwright
 
     screenshot.parent.mkdir(parents=True, exist_ok=True)
+    rules = ", ".join(f"MAP {name} {address}" for name, address in (resolve or {}).items())
+    args = [*FLAGS, f"--host-resolver-rules={rules}"] if rules else FLAGS
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 800}, ignore_https_errors=bool(resolve)
+        )
+        page = context.new_page()
         try:
-            page.goto(f"{hub_url}/hub/login", timeout=60_000)
+            first = page.goto(f"{hub_url}/hub/login", timeout=60_000)
             page.get_by_role("button", name="Sign in with GitHub").click()
             page.get_by_role("button", name=login).click()
             # Spawn-pending, then JupyterLab's launcher.
             page.wait_for_url(f"**/user/{login.lower()}/lab**", timeout=300_000)
             page.locator(".jp-Launcher").first.wait_for(timeout=120_000)
             page.screenshot(path=str(screenshot))
-            return page.title()
+            return Landing(page.title(), context.cookies(), first.all_headers() if first else {})
         except Exception:
             page.screenshot(path=str(screenshot.with_name(f"{screenshot.stem}-failure.png")))
             raise
