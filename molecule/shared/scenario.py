@@ -89,10 +89,10 @@ def container(host, name) -> dict:
 
 
 def run_playbook(
-    name: str, *extra_vars: str, inventories=(), diff=False
+    name: str, *extra_vars: str, inventories=(), diff=False, check=True
 ) -> subprocess.CompletedProcess:
     """Run one of the real playbooks with the scenario's own inventory (and
-    `inventories` added to it); fail loudly."""
+    `inventories` added to it); fail loudly unless `check` is off."""
     command = ["ansible-playbook", "-i", str(EPHEMERAL / "inventory")]
     for inventory in inventories:
         command += ["-i", str(inventory)]
@@ -103,7 +103,7 @@ def run_playbook(
         command += ["-e", extra]
     env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert done.returncode == 0 or not check, done.stdout[-4000:] + done.stderr[-2000:]
     return done
 
 

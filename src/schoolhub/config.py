@@ -189,9 +189,13 @@ def validate(cfg: dict) -> None:
             raise ConfigError(f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M")
     if "{username}" not in spawner["home_volume"]:
         raise ConfigError("spawner.home_volume: must contain {username} (one volume per user)")
-    for key in ("start_timeout", "http_timeout", "pids_limit"):
+    for key in ("start_timeout", "http_timeout", "pids_limit", "cpu_limit"):
         if spawner[key] <= 0:
-            raise ConfigError(f"spawner.{key}: must be positive")
+            raise ConfigError(f"spawner.{key}: must be positive, got {spawner[key]!r}")
+    if (admin_cpu := spawner["admin_cpu_limit"]) < 0:
+        raise ConfigError(f"spawner.admin_cpu_limit: 0 (as users') or more, got {admin_cpu!r}")
+    if cfg["hub"]["concurrent_spawn_limit"] < 0:
+        raise ConfigError("hub.concurrent_spawn_limit: must be 0 (no limit) or more")
     shares = cfg["shares"]
     for key in ("admin", "data", "start_hook"):
         if shares[key] and not shares[key].startswith("/"):
@@ -199,10 +203,13 @@ def validate(cfg: dict) -> None:
                 f"shares.{key}: must be an absolute path on the host, got {shares[key]!r}"
             )
     if shares["script_timeout"] <= 0:
-        raise ConfigError("shares.script_timeout: must be positive")
+        raise ConfigError(
+            f"shares.script_timeout: must be positive, got {shares['script_timeout']!r}"
+        )
     culler = cfg["culler"]
-    if culler["enabled"] and (culler["timeout"] <= 0 or culler["every"] <= 0):
-        raise ConfigError("culler.timeout and culler.every: must be positive")
+    for key in ("timeout", "every"):
+        if culler["enabled"] and culler[key] <= 0:
+            raise ConfigError(f"culler.{key}: must be positive, got {culler[key]!r}")
 
 
 def load(path: str | Path) -> dict:

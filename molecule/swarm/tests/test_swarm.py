@@ -98,6 +98,21 @@ def test_restarting_the_hub_keeps_every_server_running_and_reachable(running, ho
     assert tasks(host) == before
 
 
+def test_an_engine_restart_that_would_stop_servers_waits_for_the_admins_word(running, host):
+    """Live-restore is off on Swarm members: a new daemon.json would stop every
+    server on the worker. The run stops first and says where and why."""
+    hubs = [running(login) for login in STUDENTS]
+    done = run_playbook("site.yml", "docker_log_max_size=20m", check=False)
+    assert done.returncode == 2, done.stdout[-3000:]
+    said = " ".join(done.stdout.split())
+    for worker in (W1, W2):
+        assert f"{worker}: the new daemon.json needs a restart of the Docker engine" in said
+    assert "-e docker_allow_engine_restart=true" in said
+    plays = [line.rstrip(" *") for line in done.stdout.splitlines() if line.startswith("PLAY [")]
+    assert plays == ["PLAY [Check the inventory before changing any host]"]
+    assert all(hub.server_status().status_code == 200 for hub in hubs)
+
+
 def test_rerunning_site_yml_adds_a_worker_without_touching_anything_running(running, host):
     before = tasks(host)
     hub_started = host.check_output("docker inspect -f '{{.State.StartedAt}}' jupyterhub")

@@ -1,0 +1,162 @@
+"""An admin's typo costs nothing: each broken inventory below makes site.yml
+stop in its first play (playbooks/check.yml), which changes nothing, with a
+message that names the variable; the hosts are the same before and after."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import yaml
+from conftest import EPHEMERAL, recap, run_playbook
+
+CHECK_PLAY = "PLAY [Check the inventory before changing any host]"
+HOST = "schoolhub-https-host"
+
+# (name, -e arguments or an extra inventory, what the error says)
+BAD = [
+    ("size", "jupyterhub_mem_limit=2X",
+     "jupyterhub_mem_limit (spawner.mem_limit: '2X' is not a size like 2G or 512M)"),
+    ("admin size", {"jupyterhub_admin_mem_limit": "lots"},
+     "jupyterhub_admin_mem_limit (spawner.admin_mem_limit: 'lots' is not a size"),
+    ("negative cpu", {"jupyterhub_cpu_limit": -1},
+     "jupyterhub_cpu_limit (spawner.cpu_limit: must be positive, got -1.0)"),
+    ("cpu not a number", "jupyterhub_cpu_limit=one",
+     "argument 'jupyterhub_cpu_limit' is of type str and we were unable to convert to float"),
+    ("zero start timeout", {"jupyterhub_start_timeout": 0},
+     "jupyterhub_start_timeout (spawner.start_timeout: must be positive, got 0)"),
+    ("negative http timeout", "jupyterhub_http_timeout=-5",
+     "jupyterhub_http_timeout (spawner.http_timeout: must be positive, got -5)"),
+    ("zero cull timeout", "jupyterhub_cull_timeout=0",
+     "jupyterhub_cull_timeout (culler.timeout: must be positive, got 0)"),
+    ("cull every not a number", "jupyterhub_cull_every=often",
+     "argument 'jupyterhub_cull_every' is of type str and we were unable to convert to int"),
+    ("zero pids", {"jupyterhub_pids_limit": 0},
+     "jupyterhub_pids_limit (spawner.pids_limit: must be positive, got 0)"),
+    ("zero script timeout", {"jupyterhub_script_timeout": 0},
+     "jupyterhub_script_timeout (shares.script_timeout: must be positive, got 0)"),
+    ("negative spawn limit", {"jupyterhub_concurrent_spawn_limit": -1},
+     "jupyterhub_concurrent_spawn_limit (hub.concurrent_spawn_limit: must be 0 (no limit)"),
+    ("teams as a string", "jupyterhub_github_user_teams=Participants",
+     "jupyterhub_github_user_teams (auth.github.user_teams: expected list, got 'Participants')"),
+    ("no team", {"jupyterhub_github_user_teams": [], "jupyterhub_github_admin_teams": []},
+     "at least one of jupyterhub_github_user_teams / jupyterhub_github_admin_teams"),
+    ("bad team name", {"jupyterhub_github_admin_teams": ["TAs/2026"]},
+     "jupyterhub_github_admin_teams (auth.github.admin_teams: 'TAs/2026' is not a team name)"),
+    ("bad org", {"jupyterhub_github_org": "summer school"},
+     "jupyterhub_github_org (auth.github.org: 'summer school' is not a GitHub organisation name)"),
+    ("no client secret", {"jupyterhub_github_client_secret": ""},
+     "jupyterhub_github_client_secret (in Ansible Vault)"),
+    ("unknown sign-in", "jupyterhub_auth=ldap",
+     "value of jupyterhub_auth must be one of: github, native, got: ldap"),
+    ("unknown spawner", "jupyterhub_spawner=kubernetes",
+     "value of jupyterhub_spawner must be one of: docker, swarm, got: kubernetes"),
+    ("url without scheme", "jupyterhub_public_url=hub.school.example",
+     "jupyterhub_public_url must be the hub's address without a path"),
+    ("https to an address", "jupyterhub_public_url=https://10.1.2.3",
+     "an ACME CA issues no certificate for an address"),
+    ("certificate without key", {"jupyterhub_tls_certificate": "/etc/hostname"},
+     "or both jupyterhub_tls_certificate and jupyterhub_tls_certificate_key"),
+    ("certificate not on the controller",
+     {"jupyterhub_tls_certificate": "/nonexistent/site.crt",
+      "jupyterhub_tls_certificate_key": "/nonexistent/site.key"},
+     "jupyterhub_tls_certificate: no such file on the controller: /nonexistent/site.crt"),
+    ("negative hsts", {"jupyterhub_hsts_max_age": -1},
+     "jupyterhub_hsts_max_age: -1 is not a number of seconds"),
+    ("untagged image",
+     {"jupyterhub_singleuser_build": False, "jupyterhub_singleuser_image": "jupyter/notebook"},
+     "must name a tag other than `latest`"),
+    ("one volume for all", {"jupyterhub_home_volume": "home"},
+     "jupyterhub_home_volume (spawner.home_volume: must contain {username}"),
+    ("homes on nfs without workers", "jupyterhub_homes_on_nfs=true",
+     "jupyterhub_homes_on_nfs needs workers"),
+    ("bad allowed address", {"jupyterhub_egress_allow": [{"to": "10.1.2.300", "port": 80}]},
+     "jupyterhub_egress_allow: {'to': '10.1.2.300', 'port': 80} is not a rule like"),
+    ("bad allowed port", {"jupyterhub_egress_allow": [{"to": "10.1.2.3", "port": 70000}]},
+     "jupyterhub_egress_allow: {'to': '10.1.2.3', 'port': 70000} is not a rule like"),
+    ("bad blocked network", {"jupyterhub_egress_blocked": ["everything"]},
+     "jupyterhub_egress_blocked: everything is not an address or network"),
+    ("uid not a number", "jupyterhub_notebook_uid=abc",
+     "argument 'jupyterhub_notebook_uid' is of type str and we were unable to convert to int"),
+    ("admins as a string", {"jupyterhub_admin_users": "tina"},
+     "jupyterhub_admin_users (hub.admin_users: expected list, got 'tina')"),
+    ("environment as a list", {"jupyterhub_singleuser_environment": ["A=1"]},
+     "argument 'jupyterhub_singleuser_environment' is of type list"),
+    ("misspelt name", "jupyterhub_github_orgs=summer-school",
+     "jupyterhub_github_orgs: no role has this variable. Did you mean jupyterhub_github_org?"),
+    ("misspelt name 2", "jupyterhub_memlimit=2G",
+     "jupyterhub_memlimit: no role has this variable. Did you mean jupyterhub_mem_limit?"),
+    ("address pool without size", {"docker_default_address_pools": [{"base": "10.0.0.0/8"}]},
+     "docker_default_address_pools: {'base': '10.0.0.0/8'} needs a network `base`"),
+    ("admin uid not a number", "common_admin_uid=x",
+     "argument 'common_admin_uid' is of type str and we were unable to convert to int"),
+    ("the hub host twice, as a worker", {"workers": ["twin"]},
+     "the same machine (the same address): schoolhub-https-host and twin"),
+    ("the hub host also a worker", {"workers": [HOST]},
+     "the hub host cannot also be a worker (in both: schoolhub-https-host)"),
+    ("two hub hosts", {"hub": ["twin"]},
+     "The hub group needs exactly one host (it has 2: schoolhub-https-host, twin)"),
+]  # fmt: skip
+
+# Right, though given as strings by `-e name=value`: the hub gets numbers and booleans.
+GOOD = ["jupyterhub_cull_every=10", "jupyterhub_cull_enabled=false", "jupyterhub_admin_sudo=true",
+        "jupyterhub_cpu_limit=0.5", "jupyterhub_homes_on_nfs=false"]  # fmt: skip
+
+STATE = (
+    "find /etc/schoolhub /etc/docker /etc/systemd/system -type f -printf '%p %s %T@\\n' | sort;"
+    " docker ps -aq | xargs docker inspect -f '{{.Name}} {{.Id}} {{.State.StartedAt}}';"
+    " docker volume ls -q; docker network ls -q; docker image ls -q --no-trunc"
+)
+
+
+def inventory_of(groups: dict, path) -> str:
+    """An extra inventory: `twin` is the scenario's host again, under another name."""
+    mine = yaml.safe_load((EPHEMERAL / "inventory/ansible_inventory.yml").read_text())
+    connection = mine["all"]["hosts"][HOST]
+    children = {
+        group: {"hosts": {name: connection if name == "twin" else {} for name in names}}
+        for group, names in groups.items()
+    }
+    path.write_text(yaml.safe_dump({"all": {"children": children}}))
+    return str(path)
+
+
+def attempt(case, tmp_path):
+    name, given, _ = case
+    if isinstance(given, str):
+        return run_playbook("site.yml", given, check=False)
+    if set(given) <= {"hub", "workers"}:
+        inventory = inventory_of(given, tmp_path / f"{name}.yml")
+        return run_playbook("site.yml", inventories=[inventory], check=False)
+    return run_playbook("site.yml", json.dumps(given), check=False)
+
+
+@pytest.fixture(scope="module")
+def outcomes(host, tmp_path_factory):
+    """Every broken inventory, four at a time; the hosts' state before and after."""
+    before = host.check_output(STATE)
+    tmp_path = tmp_path_factory.mktemp("inventories")
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda case: attempt(case, tmp_path), BAD))
+    return done, before, host.check_output(STATE)
+
+
+@pytest.mark.parametrize("index", range(len(BAD)), ids=[case[0] for case in BAD])
+def test_a_broken_inventory_stops_before_any_change_and_names_the_variable(outcomes, index):
+    done, (_, _, expected) = outcomes[0][index], BAD[index]
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output[-3000:]
+    assert " ".join(expected.split()) in " ".join(output.split()), output[-3000:]
+    plays = [line.rstrip(" *") for line in output.splitlines() if line.startswith("PLAY [")]
+    assert plays == [CHECK_PLAY], plays
+    assert all(counts["changed"] == 0 for counts in recap(done.stdout).values()), done.stdout
+
+
+def test_the_hosts_are_as_before(outcomes):
+    _, before, after = outcomes
+    assert after == before
+
+
+@pytest.mark.parametrize("given", GOOD)
+def test_numbers_and_booleans_given_as_text_are_accepted(given):
+    done = run_playbook("check.yml", given, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]

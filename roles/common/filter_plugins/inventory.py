@@ -1,0 +1,49 @@
+"""Filters of the inventory checks (tasks/check.yml)."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import yaml
+
+
+def role_variables(roles_dir: str) -> dict[str, dict]:
+    """Every role's variables, from its meta/argument_specs.yml: role -> options."""
+    return {
+        path.parents[1].name: yaml.safe_load(path.read_text())["argument_specs"]["main"]["options"]
+        for path in sorted(Path(roles_dir).glob("*/meta/argument_specs.yml"))
+    }
+
+
+def roles_with(roles_dir: str, file: str) -> list[str]:
+    """The roles that have `file` (e.g. tasks/preflight.yml)."""
+    return sorted(path.name for path in Path(roles_dir).iterdir() if (path / file).is_file())
+
+
+def unknown_variables(unknown: list[str], known: list[str]) -> list[str]:
+    """One message per variable that looks like a role's but is none of them."""
+    messages = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        messages.append(f"{name}: no role has this variable.{hint}")
+    return messages
+
+
+def same_machines(hosts: list[str], addresses: list[str]) -> list[str]:
+    """Inventory names that share an address, as "a and b" per address."""
+    names: dict[str, list[str]] = {}
+    for host, address in zip(hosts, addresses, strict=True):
+        names.setdefault(address, []).append(host)
+    return [" and ".join(group) for group in names.values() if len(group) > 1]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "schoolhub_role_variables": role_variables,
+            "schoolhub_roles_with": roles_with,
+            "schoolhub_unknown_variables": unknown_variables,
+            "schoolhub_same_machines": same_machines,
+        }

@@ -1,0 +1,54 @@
+"""The hub's own check of its settings, run on the controller before any host
+changes (tasks/preflight.yml): the same schoolhub.config code the hub runs at
+its start, with errors named by the inventory variable they come from."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+ROLE = Path(__file__).resolve().parents[1]
+# This project's package: the source the hub image is built from.
+sys.path.insert(0, str(ROLE.parents[1] / "src"))
+
+from schoolhub import config  # noqa: E402
+
+
+def _sources(node, path=""):
+    """Setting path -> the first role variable its template names (vars/main.yml)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _sources(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, str):
+        found = re.search(r"\bjupyterhub_\w+", node)
+        if found:
+            yield path, found.group(0)
+
+
+def _variables() -> dict[str, str]:
+    role_vars = yaml.safe_load((ROLE / "vars/main.yml").read_text())
+    settings = role_vars["_jupyterhub_settings"]
+    # Sections given as a whole by another variable (auth.github).
+    settings["auth"]["github"] = role_vars["_jupyterhub_github"]
+    return dict(_sources(settings))
+
+
+def settings_error(settings: dict) -> str:
+    """"" when the hub accepts `settings`; else the hub's message, led by the
+    inventory variable to fix."""
+    try:
+        config.validate(config.merge(config.DEFAULTS, settings))
+    except config.ConfigError as error:
+        message = str(error)
+        key = message.split(":", 1)[0].strip()
+        variable = _variables().get(key)
+        return f"{variable} ({message})" if variable else message
+    return ""
+
+
+class FilterModule:
+    def filters(self):
+        return {"schoolhub_settings_error": settings_error}

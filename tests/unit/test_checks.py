@@ -1,0 +1,72 @@
+"""The inventory checks' filters (playbooks/check.yml): the hub's own check of
+its settings, named by inventory variable, and names that are almost ours."""
+
+import importlib.util
+from pathlib import Path
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+
+
+def plugin(path: str):
+    spec = importlib.util.spec_from_file_location(Path(path).stem, ROLES / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+settings = plugin("jupyterhub/filter_plugins/settings.py")
+inventory = plugin("common/filter_plugins/inventory.py")
+
+GOOD = {
+    "auth": {
+        "github": {
+            "org": "summer-school",
+            "user_teams": ["Participants"],
+            "client_id": "id",
+            "callback_url": "https://hub.example/hub/oauth_callback",
+        }
+    },
+    "spawner": {"image": "school/notebook:1"},
+}
+
+
+def test_settings_the_hub_accepts_pass():
+    assert settings.settings_error(GOOD) == ""
+
+
+def test_an_error_is_named_by_the_inventory_variable():
+    bad = {**GOOD, "culler": {"every": "10"}}
+    assert (
+        settings.settings_error(bad)
+        == "jupyterhub_cull_every (culler.every: expected int, got '10')"
+    )
+
+
+def test_github_settings_are_named_too():
+    bad = {
+        "auth": {"github": {**GOOD["auth"]["github"], "org": "summer school"}},
+        "spawner": GOOD["spawner"],
+    }
+    assert settings.settings_error(bad).startswith("jupyterhub_github_org (auth.github.org:")
+
+
+def test_a_close_name_is_suggested():
+    known = ["jupyterhub_mem_limit", "jupyterhub_github_org"]
+    assert inventory.unknown_variables(["jupyterhub_memlimit", "jupyterhub_colour"], known) == [
+        "jupyterhub_memlimit: no role has this variable. Did you mean jupyterhub_mem_limit?",
+        "jupyterhub_colour: no role has this variable.",
+    ]
+
+
+def test_every_role_s_variables_are_found():
+    found = inventory.role_variables(str(ROLES))
+    assert {"common", "docker", "jupyterhub"} <= set(found)
+    assert "jupyterhub_mem_limit" in found["jupyterhub"]
+    assert "jupyterhub" in inventory.roles_with(str(ROLES), "tasks/preflight.yml")
+    assert "swarm" not in inventory.roles_with(str(ROLES), "tasks/preflight.yml")
+
+
+def test_two_names_for_one_machine():
+    assert inventory.same_machines(["a", "b", "c"], ["10.0.0.1", "10.0.0.2", "10.0.0.1"]) == [
+        "a and c"
+    ]
