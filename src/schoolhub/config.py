@@ -21,6 +21,9 @@ from typing import Any
 
 import yaml
 
+# Where the role mounts the document in the hub container.
+SETTINGS = Path("/srv/jupyterhub/schoolhub.yaml")
+
 DEFAULTS: dict[str, Any] = {
     "hub": {
         # Where the hub listens inside its container, and the name other containers use.
@@ -37,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
         "concurrent_spawn_limit": 50,
         "active_server_limit": 0,
         "log_level": "INFO",
+        # Seconds between the hub's rounds of activity updates, which also put
+        # back the proxy's routes after a proxy restart (JupyterHub's 300 s
+        # would leave users on "redirect loop" pages for minutes).
+        "last_activity_interval": 60,
     },
     "proxy": {
         "api_url": "http://proxy:8001",
@@ -245,6 +252,7 @@ def apply_hub(c, cfg: dict) -> None:
     c.JupyterHub.concurrent_spawn_limit = hub["concurrent_spawn_limit"]
     c.JupyterHub.active_server_limit = hub["active_server_limit"]
     c.JupyterHub.log_level = hub["log_level"]
+    c.JupyterHub.last_activity_interval = hub["last_activity_interval"]
     c.Authenticator.admin_users = set(hub["admin_users"])
     if hub["public_url"].startswith("https://"):
         # Behind the TLS front the hub sees plain HTTP from the proxy; browsers
@@ -433,7 +441,7 @@ def culler_command(culler: dict) -> list[str]:
     return command
 
 
-def configure(c, path: str | Path) -> dict:
+def configure(c, path: str | Path = SETTINGS) -> dict:
     """Apply the YAML document at `path` to the traitlets config `c`."""
     cfg = load(path)
     apply_hub(c, cfg)

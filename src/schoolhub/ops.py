@@ -19,14 +19,21 @@ from pathlib import Path
 
 import requests
 
-API = "http://127.0.0.1:8081/hub/api"
-TOKEN_FILE = Path("/srv/jupyterhub/secrets/ops_api_token")
+from schoolhub import config
 
 
 class Hub:
-    def __init__(self, api: str = API, token: str | None = None):
-        self.api = api
-        self.token = token or TOKEN_FILE.read_text().strip()
+    def __init__(self, api: str, token: str):
+        self.api, self.token = api, token
+
+    @classmethod
+    def from_settings(cls, path: str | Path = config.SETTINGS) -> Hub:
+        """The hub of this container, as its settings say (port, token)."""
+        cfg = config.load(path)
+        return cls(
+            f"http://127.0.0.1:{cfg['hub']['port']}/hub/api",
+            config.read_secret(cfg, "ops_api_token"),
+        )
 
     def call(self, method: str, path: str):
         answer = requests.request(
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle", type=int, default=3600, help="cull: seconds of inactivity")
     parser.add_argument("--user", action="append", default=[], help="stop: a user (repeatable)")
     args = parser.parse_args(argv)
-    hub = Hub()
+    hub = Hub.from_settings()
     users = hub.users()
     if args.action == "list":
         print(table(users))

@@ -105,6 +105,10 @@ def test_hub_urls(make):
 # --- GitHub teams ----------------------------------------------------------
 
 
+def test_routes_come_back_within_a_minute_of_a_proxy_restart(make):
+    assert make().JupyterHub.last_activity_interval == 60
+
+
 def test_cookies_are_secure_behind_https(make):
     c = make({"hub": {"public_url": "https://hub.example"}})
     assert c.JupyterHub.tornado_settings == {"cookie_options": {"secure": True}}

@@ -43,3 +43,17 @@ def test_what_each_action_stops():
 def test_stopping_an_unknown_user_is_an_error_naming_them():
     with pytest.raises(ValueError, match="no such user: zed"):
         ops.to_stop("stop", USERS, 0, ["ada", "zed"], NOW)
+
+
+def test_the_hub_is_found_from_its_settings(tmp_path):
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "ops_api_token").write_text("ops-token\n")
+    settings = tmp_path / "schoolhub.yaml"
+    settings.write_text(
+        "hub: {port: 9091, secrets_dir: " + str(secrets) + "}\n"
+        "auth: {kind: native, native: {admin_users: [tina]}}\n"
+        "spawner: {image: school/notebook:1}\n"
+    )
+    hub = ops.Hub.from_settings(settings)
+    assert (hub.api, hub.token) == ("http://127.0.0.1:9091/hub/api", "ops-token")

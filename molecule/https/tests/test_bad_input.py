@@ -81,6 +81,11 @@ BAD = [
      "jupyterhub_admin_users (hub.admin_users: expected list, got 'tina')"),
     ("environment as a list", {"jupyterhub_singleuser_environment": ["A=1"]},
      "argument 'jupyterhub_singleuser_environment' is of type list"),
+    ("encryption without workers", "jupyterhub_network_encrypted=true",
+     "jupyterhub_network_encrypted encrypts the overlay network between hosts: it needs workers"),
+    ("one host to swarm with the old network", "jupyterhub_spawner=swarm",
+     "Network schoolhub exists with driver bridge; jupyterhub_spawner=swarm and"
+     " jupyterhub_network_encrypted=false need driver overlay."),
     ("misspelt name", "jupyterhub_github_orgs=summer-school",
      "jupyterhub_github_orgs: no role has this variable. Did you mean jupyterhub_github_org?"),
     ("misspelt name 2", "jupyterhub_memlimit=2G",

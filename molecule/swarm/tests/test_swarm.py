@@ -104,9 +104,10 @@ def test_an_engine_restart_that_would_stop_servers_waits_for_the_admins_word(run
     hubs = [running(login) for login in STUDENTS]
     done = run_playbook("site.yml", "docker_log_max_size=20m", check=False)
     assert done.returncode == 2, done.stdout[-3000:]
-    said = " ".join(done.stdout.split())
+    said = " ".join((done.stdout + done.stderr).split())
     for worker in (W1, W2):
-        assert f"{worker}: the new daemon.json needs a restart of the Docker engine" in said
+        expected = f"{worker}: the new daemon.json needs a restart of the Docker engine"
+        assert expected in said, done.stdout[-3000:] + done.stderr[-3000:]
     assert "-e docker_allow_engine_restart=true" in said
     plays = [line.rstrip(" *") for line in done.stdout.splitlines() if line.startswith("PLAY [")]
     assert plays == ["PLAY [Check the inventory before changing any host]"]

@@ -1,4 +1,4 @@
 # All settings come from schoolhub.yaml, rendered by the jupyterhub role.
 from schoolhub.config import configure
 
-configure(c, "/srv/jupyterhub/schoolhub.yaml")  # noqa: F821 (c is given by JupyterHub)
+configure(c)  # noqa: F821 (c is given by JupyterHub)
