@@ -20,6 +20,11 @@ same_on_every_release = pytest.mark.skipif(
     os.environ.get("HOST_OS", "debian13") != "debian13",
     reason="does not depend on the host's release: run on Debian 13",
 )
+# ...and the longest ones of that kind on Debian 12, whose chains are shorter.
+on_the_shorter_chain = pytest.mark.skipif(
+    os.environ.get("HOST_OS", "debian13") != "debian12",
+    reason="does not depend on the host's release: run on Debian 12 (the shorter chain)",
+)
 ROOT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", "."))
 ARTIFACTS = ROOT / "build/artifacts"
 
@@ -88,20 +93,26 @@ def container(host, name) -> dict:
     return json.loads(host.check_output(f"docker inspect {name}"))[0]
 
 
-def run_playbook(
-    name: str, *extra_vars: str, inventories=(), diff=False, check=True
-) -> subprocess.CompletedProcess:
-    """Run one of the real playbooks with the scenario's own inventory (and
-    `inventories` added to it); fail loudly unless `check` is off."""
+def playbook(name: str, *extra_vars: str, inventories=(), diff=False, verbosity=0):
+    """The command and environment that run one of the real playbooks with the
+    scenario's own inventory (and `inventories` added to it)."""
     command = ["ansible-playbook", "-i", str(EPHEMERAL / "inventory")]
     for inventory in inventories:
         command += ["-i", str(inventory)]
     command.append(str(ROOT / "playbooks" / name))
     if diff:
         command.append("--diff")
+    if verbosity:
+        command.append("-" + "v" * verbosity)
     for extra in extra_vars:
         command += ["-e", extra]
     env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1"}
+    return command, env
+
+
+def run_playbook(name: str, *extra_vars: str, check=True, **options) -> subprocess.CompletedProcess:
+    """Run one of the real playbooks (see `playbook`); fail loudly unless `check` is off."""
+    command, env = playbook(name, *extra_vars, **options)
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0 or not check, done.stdout[-4000:] + done.stderr[-2000:]
     return done

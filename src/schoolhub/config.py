@@ -246,6 +246,9 @@ def apply_hub(c, cfg: dict) -> None:
     c.JupyterHub.hub_bind_url = f"http://{hub['ip']}:{hub['port']}"
     c.JupyterHub.hub_connect_url = f"http://{hub['connect_host']}:{hub['port']}"
     c.JupyterHub.db_url = f"sqlite:///{hub['data_dir']}/jupyterhub.sqlite"
+    # A newer JupyterHub brings the database up to date at its start (site.yml
+    # copies the database before it starts a new hub image).
+    c.JupyterHub.upgrade_db = True
     c.JupyterHub.cookie_secret = bytes.fromhex(read_secret(cfg, "cookie_secret"))
     c.CryptKeeper.keys = [bytes.fromhex(read_secret(cfg, "crypt_key"))]
     c.JupyterHub.cleanup_servers = hub["cleanup_servers"]

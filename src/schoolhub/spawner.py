@@ -16,6 +16,7 @@ from pathlib import Path
 from docker.errors import APIError
 from docker.types import Mount, ServiceMode
 from dockerspawner import DockerSpawner, SwarmSpawner
+from tornado import web
 from traitlets import Bool, Dict, Float, Int, Unicode
 from traitlets.config import Configurable
 
@@ -134,8 +135,17 @@ class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
         return await super().start()
 
 
-class NodeGone(RuntimeError):
-    """The node holding a user's home cannot run their server."""
+class NodeGone(web.HTTPError):
+    """The node holding a user's home cannot run their server. An HTTP error
+    (503), so that the hub shows its message to the user (on the spawn page
+    and in the API's answer) instead of "Internal Server Error"."""
+
+    def __init__(self, message: str):
+        super().__init__(503, "%s", message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # Seconds a stop waits for the old server to exit, and the task states that

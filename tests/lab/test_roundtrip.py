@@ -47,7 +47,19 @@ def users_and_admins(table: str) -> set[tuple[str, bool]]:
     return {(row[0], row[1] == "yes") for row in rows}
 
 
+# A program that writes two files, one after the other, with the same count:
+# a copy made while it runs has them equal or one apart only if the writes
+# were held while the copy was read (backup.yml pauses the server).
+WRITER = (
+    "nohup sh -c 'i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); cd ~;"
+    " echo $i > f.new; mv f.new first; echo $i > s.new; mv s.new second; done'"
+    " >/dev/null 2>&1 &"
+)
+
+
 def test_backup_then_restore_onto_a_fresh_lab_brings_everything_back(tmp_path):
+    """With the lab's own names (tests/lab/settings.yml), a server running and
+    writing during the backup."""
     assert not client.sign_in(LAB.url, "tina").refused  # a TA: the hub's admins come back too
     ada = client.Hub(LAB.url, client.sign_in(LAB.url, "ada"), "ada")
     ada.start()
@@ -55,13 +67,18 @@ def test_backup_then_restore_onto_a_fresh_lab_brings_everything_back(tmp_path):
     in_server("ada", "head -c 200000 /dev/urandom > ~/work.bin && echo notes > ~/notes.txt")
     homes = in_server("ada", "cd ~ && sha256sum work.bin notes.txt")
     on_hub_host("echo slides > /srv/schoolhub/data/slides.txt")
-    ada.stop()
     before = users_and_admins(users_table())
     assert ("ada", False) in before and ("tina", True) in before
+    in_server("ada", WRITER)
 
     hosts.run_playbook(LAB, "backup.yml", f"backup_root={tmp_path}")
     (backup,) = [p for p in tmp_path.iterdir() if p.is_dir()]
-    assert (backup / "SHA256SUMS").read_text().count(".tar.gz") >= 3
+    archives = (backup / "SHA256SUMS").read_text()
+    assert "/homes/course-ada-home.tar.gz" in archives, archives  # the site's own names
+    # ada's server ran through the backup, and her program goes on writing.
+    count = int(in_server("ada", "cat ~/second"))
+    client.wait(lambda: int(in_server("ada", "cat ~/second")) > count, 30, "ada's writer")
+    ada.stop()  # (and her writer with it)
 
     hosts.down(LAB)
     hosts.up(LAB, os.environ.get("HOST_OS", "debian13"), workers=WORKERS)
@@ -69,8 +86,11 @@ def test_backup_then_restore_onto_a_fresh_lab_brings_everything_back(tmp_path):
 
     hosts.run_playbook(LAB, "restore.yml", f"backup={backup}")
     assert users_and_admins(users_table()) == before
-    ada = client.Hub(LAB.url, client.sign_in(LAB.url, "ada"), "ada")
+    assert ada.user()["name"] == "ada"  # her token from before the backup still opens the hub
     ada.start()
     ada.wait_ready()
     assert in_server("ada", "cd ~ && sha256sum work.bin notes.txt") == homes
+    first, second = (int(in_server("ada", f"cat ~/{name}")) for name in ("first", "second"))
+    assert first - second in (0, 1), (first, second)
     assert in_server("ada", "cat /nfs/slides.txt") == "slides"
+    assert on_hub_host("ls /etc/course-hub/secrets | wc -l") != "0"

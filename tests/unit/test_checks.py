@@ -16,6 +16,8 @@ def plugin(path: str):
 
 settings = plugin("jupyterhub/filter_plugins/settings.py")
 inventory = plugin("common/filter_plugins/inventory.py")
+homes = plugin("jupyterhub/filter_plugins/homes.py")
+USER = "org.schoolhub.user"
 
 GOOD = {
     "auth": {
@@ -70,3 +72,22 @@ def test_two_names_for_one_machine():
     assert inventory.same_machines(["a", "b", "c"], ["10.0.0.1", "10.0.0.2", "10.0.0.1"]) == [
         "a and c"
     ]
+
+
+def test_a_home_volume_names_its_user():
+    names = r"^course\-(.+)\-home$"  # jupyterhub_home_volume: course-{username}-home
+    labelled = {
+        "Name": "course-bob-2esmith-home",
+        "Mountpoint": "/v/1",
+        "Labels": {USER: "Bob.Smith"},
+    }
+    assert homes.home(labelled, names) == {
+        "volume": "course-bob-2esmith-home",
+        "path": "/v/1",
+        "escaped": "bob-2esmith",
+        "user": "Bob.Smith",
+    }
+    assert (
+        homes.home({"Name": "course-ada-home", "Mountpoint": "/v/2", "Labels": None}, names)["user"]
+        == "ada"
+    )

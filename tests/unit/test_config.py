@@ -92,8 +92,10 @@ def test_empty_secret_is_named(make, secrets):
     assert "proxy_auth_token" in error_of(make, {})
 
 
-def test_database_is_on_the_local_data_dir(make):
-    assert make().JupyterHub.db_url == "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
+def test_database_is_on_the_local_data_dir_and_upgraded_by_a_newer_hub(make):
+    c = make()
+    assert c.JupyterHub.db_url == "sqlite:////srv/jupyterhub/data/jupyterhub.sqlite"
+    assert c.JupyterHub.upgrade_db is True
 
 
 def test_hub_urls(make):

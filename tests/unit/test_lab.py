@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from schoolhub.lab import hosts
@@ -48,3 +50,14 @@ def test_scenarios_get_the_first_free_subnet():
 def test_a_full_range_is_an_error_that_says_what_to_do():
     with pytest.raises(hosts.images.BuildError, match="make lab-down"):
         hosts.free_subnet(["10.203.0.0/16"])
+
+
+def test_a_labs_own_settings_go_into_its_inventory(tmp_path, monkeypatch):
+    monkeypatch.setattr(hosts, "ROOT", tmp_path)
+    settings = tmp_path / "settings.yml"
+    settings.write_text("---\njupyterhub_config_dir: /etc/course-hub\n")
+    lab = hosts.Lab(name="schoolhub-unit", settings=str(settings))
+    path = hosts.write_inventory(lab, {"hub": ["h"]}, "base:1", tmp_path / "base.tar")
+    written = json.loads(path.read_text().split("\n", 1)[1])
+    assert written["all"]["vars"]["jupyterhub_config_dir"] == "/etc/course-hub"
+    assert written["all"]["children"] == {"hub": {"hosts": {"h": {}}}}

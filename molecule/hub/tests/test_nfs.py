@@ -3,9 +3,11 @@
 
 import shlex
 import subprocess
+import time
 from contextlib import contextmanager
 
 import pytest
+import requests
 from conftest import run_playbook
 
 SHARES = "/srv/schoolhub"
@@ -176,3 +178,27 @@ def test_a_missing_script_is_logged_and_the_server_starts(running, nfs_host):
         assert "# no /home/admin/start/as-user.sh: nothing to run" in (
             log_of(nfs_host, "ada", "user").content_string
         )
+
+
+def test_without_the_shares_a_server_starts_says_why_and_the_hub_answers(running, host, hub_url):
+    """The NFS server was down when the hub host mounted the shares (or the
+    mounts went away): a server starts all the same, its log says the start
+    scripts were skipped, and the hub answers all along. (A share whose
+    server dies while mounted makes the hook wait at most the script limit.)"""
+    shares = ["/mnt/schoolhub/admin", "/mnt/schoolhub/data"]
+    host.check_output(f"umount {' '.join(shares)}")
+    try:
+        alan = running("alan")
+        alan.stop()
+        alan.start()
+        deadline = time.monotonic() + 120
+        while not alan.server_ready():
+            assert time.monotonic() < deadline, "alan's server did not start"
+            assert requests.get(f"{hub_url}/hub/api", timeout=5).status_code == 200
+            time.sleep(1)
+        said = host.check_output("docker logs jupyter-alan 2>&1")
+        assert "start-scripts: the admin share (/home/admin/logs) is missing" in said, said
+        assert "start scripts skipped" in said
+    finally:
+        host.run_expect([0], " && ".join(f"mount {share}" for share in shares))  # from fstab
+    alan.stop()

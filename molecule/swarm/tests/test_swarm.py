@@ -114,10 +114,48 @@ def test_an_engine_restart_that_would_stop_servers_waits_for_the_admins_word(run
     assert all(hub.server_status().status_code == 200 for hub in hubs)
 
 
+def test_a_stopped_worker_spares_the_others_and_its_users_are_told_why(running, host):
+    """A worker's machine goes down with servers on it: users on the other
+    worker go on working; a user whose home is on the lost node gets a clear
+    message, not a spinner; their files are there when the node returns."""
+    hubs = {login: running(login) for login in STUDENTS}
+    lost = next(hubs[login] for login in STUDENTS if node_of(host, login) == W1)
+    spared = next(hubs[login] for login in STUDENTS if node_of(host, login) == W2)
+    write(lost, "before.txt", "kept on w1")
+    machine = f"{W1}-{os.environ.get('HOST_OS', 'debian13')}"
+    subprocess.run(["docker", "stop", "-t", "5", machine], check=True, timeout=120)
+    state = f"docker node inspect -f '{{{{.Status.State}}}}' {W1}"
+    try:
+        client.wait(lambda: host.check_output(state) == "down", 120, f"the Swarm to see {W1} down")
+        write(spared, "during.txt", "still working")
+        assert read(spared, "during.txt") == "still working"
+        # The lost user stops their server (or a TA does) and starts again:
+        # the hub says why it cannot (its spawn page shows the same message).
+        lost.stop(seconds=180)
+        answer = lost.api("POST", f"/users/{lost.name}/server")
+        expected = f"{lost.name}'s home is on node {W1}, which is not available (down or drained)"
+        assert (answer.status_code, expected) == (503, answer.json()["message"][: len(expected)])
+        assert not lost.user()["servers"]
+    finally:
+        subprocess.run(["docker", "start", machine], check=True, timeout=120)
+    client.wait(lambda: host.check_output(state) == "ready", 180, f"{W1} back in the Swarm")
+    lost = running(lost.name)
+    assert node_of(host, lost.name) == W1
+    assert read(lost, "before.txt") == "kept on w1"
+    assert spared.server_status().status_code == 200
+
+
 def test_rerunning_site_yml_adds_a_worker_without_touching_anything_running(running, host):
     before = tasks(host)
     hub_started = host.check_output("docker inspect -f '{{.State.StartedAt}}' jupyterhub")
-    run_playbook("site.yml", inventories=with_third_worker())
+    # With -vvv (every task's arguments and results): the join token it uses is never shown.
+    joined = run_playbook("site.yml", inventories=with_third_worker(), verbosity=3)
+    assert "TASK [swarm : Join the workers to the Swarm]" in joined.stdout
+    tokens = [
+        host.check_output(f"docker swarm join-token -q {role}") for role in ("worker", "manager")
+    ]
+    printed = joined.stdout + joined.stderr
+    assert [token for token in tokens if token in printed] == []
     assert tasks(host) == before
     assert host.check_output("docker inspect -f '{{.State.StartedAt}}' jupyterhub") == hub_started
     # The least busy node takes the next new user.

@@ -9,7 +9,8 @@
 # environment: working directory /, HOME=/root, a fixed PATH, nothing of the
 # user's on any search path. Scripts saved with Windows line endings run as if
 # they had Unix ones (the log says so). A missing, failing or hanging script is
-# logged, and the server starts all the same.
+# logged, and the server starts all the same; so does it when the admin share
+# is missing or does not answer (its NFS server is down): the server's log says so.
 
 _school_start_scripts() {
   local dir=/home/admin/start logs=/home/admin/logs limit=${SCHOOL_SCRIPT_TIMEOUT:-60}
@@ -31,11 +32,15 @@ _school_start_scripts() {
     usermod --append --groups "$group" "$NB_USER"
   fi
 
-  if ! { [ -d "$logs" ] && "${as_admin[@]}" touch "$logs/.probe" 2>/dev/null; }; then
-    echo "start-scripts: $logs is missing or not writable by uid $admin_uid: start scripts skipped" >&2
+  # The admin share may be missing (not mounted) or hang (its NFS server is
+  # down: a hard mount waits): the server starts without the scripts, and
+  # waits for the share at most $limit seconds.
+  if ! timeout --kill-after=5 "$limit" "${as_admin[@]}" sh -c 'touch "$1/.probe" && rm "$1/.probe"' \
+    sh "$logs" 2>/dev/null; then
+    echo "start-scripts: the admin share ($logs) is missing, not writable by uid $admin_uid," \
+      "or did not answer within ${limit}s: start scripts skipped" >&2
     return 0
   fi
-  "${as_admin[@]}" rm -f "$logs/.probe"
 
   for as in root user; do
     script=$dir/as-$as.sh

@@ -87,6 +87,7 @@ class Lab:
     subnet: str = "10.204.0.0/24"  # "" = a free /24 of NETWORKS
     port: int = 8000  # 0 = publish nothing (molecule's hosts are reached on their network)
     github_port: int = 8080
+    settings: str = ""  # a YAML file of inventory variables: a site's own choices
 
     @property
     def label(self) -> str:
@@ -110,13 +111,15 @@ class Lab:
 
     @classmethod
     def from_environment(cls) -> Lab:
-        """The lab named by LAB_NAME, LAB_SUBNET, LAB_PORT, LAB_GITHUB_PORT (or the defaults)."""
+        """The lab named by LAB_NAME, LAB_SUBNET, LAB_PORT, LAB_GITHUB_PORT,
+        LAB_SETTINGS (or the defaults)."""
         env = os.environ.get
         return cls(
             env("LAB_NAME", cls.name),
             env("LAB_SUBNET", cls.subnet),
             int(env("LAB_PORT", cls.port)),
             int(env("LAB_GITHUB_PORT", cls.github_port)),
+            env("LAB_SETTINGS", cls.settings),
         )
 
 
@@ -235,6 +238,7 @@ def write_inventory(
                 **lab_vars(base_image, base_archive, lab.state),
                 "lab_url": lab.url,
                 "lab_github_url": f"http://127.0.0.1:{lab.github_port}",
+                **(yaml.safe_load(Path(lab.settings).read_text()) if lab.settings else {}),
             },
             "children": {
                 group: {"hosts": {h: {} for h in hosts}} for group, hosts in groups.items()
@@ -380,11 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subnet", default=lab.subnet, help="LAB_SUBNET")
     parser.add_argument("--port", type=int, default=lab.port, help="LAB_PORT")
     parser.add_argument("--github-port", type=int, default=lab.github_port, help="LAB_GITHUB_PORT")
+    parser.add_argument("--settings", default=lab.settings, help="LAB_SETTINGS")
     args = parser.parse_args(argv)
     if not 0 <= args.workers <= MAX_WORKERS:
         parser.error(f"--workers (WORKERS): from 0 to {MAX_WORKERS}, got {args.workers}")
     try:
-        lab = Lab(args.name, args.subnet, args.port, args.github_port)
+        lab = Lab(args.name, args.subnet, args.port, args.github_port, args.settings)
         if args.action == "up":
             up(lab, args.os, args.workers)
         elif args.action == "down":

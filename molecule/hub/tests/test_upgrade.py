@@ -1,0 +1,71 @@
+"""A newer JupyterHub: site.yml copies the database, the new hub brings it up
+to date, and every user, group, admin flag and running server stays. Going
+back to an older JupyterHub is refused before anything changes. Runs last: it
+starts the hub again from an empty database at an older JupyterHub."""
+
+from conftest import container, on_the_shorter_chain, run_playbook
+
+from schoolhub.lab import client
+
+OLDER, OLDEST = "5.4.6", "5.3.0"  # the role's jupyterhub_version is newer
+
+
+def in_hub(host, code: str) -> str:
+    return host.check_output(f'docker exec jupyterhub python3 -c "{code}"')
+
+
+SCHEMA = (
+    "import sqlite3; d = sqlite3.connect('/srv/jupyterhub/data/jupyterhub.sqlite');"
+    " print(d.execute('select version_num from alembic_version').fetchone()[0])"
+)
+
+
+def versions(host) -> tuple[str, str]:
+    """The hub's JupyterHub, and its database's schema revision."""
+    return in_hub(host, "import jupyterhub; print(jupyterhub.__version__)"), in_hub(host, SCHEMA)
+
+
+@on_the_shorter_chain
+def test_a_newer_jupyterhub_keeps_everyone_and_an_older_one_is_refused(running, host, hub_url):
+    # A site that ran the older JupyterHub: its hub, from an empty database.
+    host.check_output(
+        "docker rm -f jupyterhub $(docker ps -aq --filter name=^jupyter-)"
+        " && docker volume rm schoolhub-hub-data"
+    )
+    run_playbook("site.yml", f"jupyterhub_version={OLDER}")
+    older, old_schema = versions(host)
+    assert older == OLDER
+    # Its course: a student with a running server, a TA, a group.
+    ada = running("ada")
+    tina = client.Hub(hub_url, client.sign_in(hub_url, "tina"), "tina")
+    made = tina.api("POST", "/groups/course", json={"users": ["ada"]})
+    assert made.status_code == 201, made.text
+
+    def everyone() -> list[tuple]:
+        users = tina.api("GET", "/users").json()
+        return sorted(
+            (u["name"], u["admin"], sorted(u["groups"]), bool(u["servers"])) for u in users
+        )
+
+    before, server = everyone(), container(host, "jupyter-ada")["Id"]
+    ours = {name: (admin, "course" in groups) for name, admin, groups, _ in before}
+    assert (ours["ada"], ours["tina"]) == ((False, True), (True, False)), before
+
+    # Back to an even older one: refused in the check play, nothing touched.
+    refused = run_playbook("site.yml", f"jupyterhub_version={OLDEST}", check=False)
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode == 2, refused.stdout[-3000:]
+    expected = f"jupyterhub_version {OLDEST} is older than JupyterHub {OLDER}, which runs this hub"
+    assert expected in said, refused.stdout[-3000:]
+    assert "a downgrade is refused" in said
+    assert versions(host) == (OLDER, old_schema)
+
+    # The upgrade: the role's own version.
+    run_playbook("site.yml")
+    newer, new_schema = versions(host)
+    assert newer != OLDER and new_schema != old_schema  # migrated
+    copies = host.check_output("docker exec jupyterhub ls /srv/jupyterhub/data")
+    assert "jupyterhub.sqlite.before-" in copies, copies
+    assert everyone() == before
+    assert container(host, "jupyter-ada")["Id"] == server  # never stopped
+    assert ada.server_status().status_code == 200
