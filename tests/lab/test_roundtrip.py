@@ -5,6 +5,8 @@ import os
 import shlex
 import subprocess
 
+import pytest
+
 from schoolhub.lab import client, hosts
 
 LAB = hosts.Lab.from_environment()
@@ -57,6 +59,7 @@ WRITER = (
 )
 
 
+@pytest.mark.timeout(1800)  # makes a second lab: twice the usual limit
 def test_backup_then_restore_onto_a_fresh_lab_brings_everything_back(tmp_path):
     """With the lab's own names (tests/lab/settings.yml), a server running and
     writing during the backup."""

@@ -60,3 +60,15 @@ def set_ta(fake_url, owner_token):
         assert answer.status_code == (200 if member else 204), answer.text
 
     return set_ta
+
+
+SECRETS = "/etc/schoolhub/secrets"
+
+
+def secrets(host) -> dict[str, str]:
+    """Every secret file's value on the hub host."""
+    names = host.check_output(f"ls {SECRETS}").split()
+    values = {name: host.check_output(f"cat {SECRETS}/{name}").strip() for name in names}
+    assert {"cookie_secret", "crypt_key", "proxy_auth_token", "ops_api_token"} <= set(values)
+    assert all(len(value) >= 16 for value in values.values()), values.keys()
+    return values

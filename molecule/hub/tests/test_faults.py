@@ -1,13 +1,18 @@
 """Faults a school hub meets, with what users see: the hub process dies, the
-proxy restarts. Docker brings each back by itself; running servers, their
-files and routes survive, and a signed-in student goes on working."""
+proxy restarts, the hub host reboots. Each comes back by itself; running
+servers (but a rebooted host's), their files and routes survive, and a
+signed-in student goes on working. Before the tests that change settings."""
 
+import os
+import subprocess
 import time
 
 import requests
-from conftest import container
+from conftest import container, run_playbook, secrets, unchanged
 
-from schoolhub.lab import client
+from schoolhub.lab import client, hosts
+
+HOST = f"schoolhub-hub-host-{os.environ.get('HOST_OS', 'debian13')}"
 
 
 def started(host, name: str) -> str:
@@ -39,3 +44,37 @@ def test_routes_come_back_by_themselves_after_a_proxy_restart(running, host):
     print(f"grace's server answered again {time.monotonic() - restarted:.0f}s after the restart")
     answer = requests.get(f"{grace.url}/user/grace/api/contents", headers=grace.headers, timeout=30)
     assert answer.status_code == 200
+
+
+def test_a_rebooted_hub_host_comes_back_in_order_and_the_next_run_changes_nothing(
+    running, host, hub_url
+):
+    ada = running("ada")
+    host.check_output("docker exec -u ada jupyter-ada sh -c 'echo before > /home/ada/reboot.txt'")
+    subprocess.run(["docker", "restart", HOST], check=True, capture_output=True, timeout=180)
+    hosts.wait_for_systemd(HOST)
+    # The firewall is back (it comes up before Docker), once.
+    jumps = host.check_output("iptables -w -S DOCKER-USER | grep -c SCHOOLHUB-FORWARD")
+    assert jumps == "1"
+
+    def hub_answers() -> bool:
+        return requests.get(f"{hub_url}/hub/api", timeout=5).status_code == 200
+
+    client.wait(hub_answers, 180, "the hub to answer after the reboot")
+    # ada is still signed in (same cookie); her server stopped with the host and
+    # the hub knows it (it does not send her to a dead route)...
+    client.wait(lambda: not ada.user()["servers"], 120, "the hub to see ada's server stopped")
+    # ...she starts it again and finds her files.
+    ada.start()
+    ada.wait_ready()
+    kept = host.check_output("docker exec jupyter-ada cat /home/ada/reboot.txt")
+    assert kept == "before"
+    # Everything came back as the playbooks left it, and with -vvv (every
+    # task's arguments and results) no secret value is printed.
+    started = container(host, "jupyter-ada")["State"]["StartedAt"]
+    result = run_playbook("site.yml", verbosity=3)
+    unchanged(result.stdout, {"schoolhub-hub-host", "schoolhub-hub-nfs"})
+    assert container(host, "jupyter-ada")["State"]["StartedAt"] == started
+    printed = result.stdout + result.stderr
+    leaked = [name for name, value in secrets(host).items() if value in printed]
+    assert leaked == [], f"printed by site.yml -vvv: {leaked}"
