@@ -1,4 +1,6 @@
+import shlex
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,20 @@ def secrets(host) -> dict[str, str]:
     assert {"cookie_secret", "crypt_key", "proxy_auth_token", "ops_api_token"} <= set(values)
     assert all(len(value) >= 16 for value in values.values()), values.keys()
     return values
+
+
+# The shares on the NFS host, and the start scripts and their logs in them.
+SHARES = "/srv/schoolhub"
+START, LOGS = f"{SHARES}/admin/start", f"{SHARES}/admin/logs"
+
+
+@contextmanager
+def script_kept(nfs_host, name):
+    """Let a test change a start script; put it back as it was afterwards."""
+    path = f"{START}/{name}"
+    original = nfs_host.file(path).content_string
+    try:
+        yield path
+    finally:
+        restore = f"printf %s {shlex.quote(original)} > {path}"
+        nfs_host.run(f"{restore}; chown 1500:1500 {path}; chmod 0775 {path}")

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import requests
-from conftest import container, run_playbook, secrets, unchanged
+from conftest import container, run_playbook, script_kept, secrets, unchanged
 
 from schoolhub.lab import client, hosts
 
@@ -47,7 +47,7 @@ def test_routes_come_back_by_themselves_after_a_proxy_restart(running, host):
 
 
 def test_a_rebooted_hub_host_comes_back_in_order_and_the_next_run_changes_nothing(
-    running, host, hub_url
+    running, host, hub_url, nfs_host
 ):
     ada = running("ada")
     host.check_output("docker exec -u ada jupyter-ada sh -c 'echo before > /home/ada/reboot.txt'")
@@ -69,10 +69,15 @@ def test_a_rebooted_hub_host_comes_back_in_order_and_the_next_run_changes_nothin
     ada.wait_ready()
     kept = host.check_output("docker exec jupyter-ada cat /home/ada/reboot.txt")
     assert kept == "before"
-    # Everything came back as the playbooks left it, and with -vvv (every
-    # task's arguments and results) no secret value is printed.
+    # Everything came back as the playbooks left it: the next run changes
+    # nothing, not even a TA's edit of a start script (examples go only where
+    # none is); and with -vvv (every task's arguments and results) no secret
+    # value is printed.
     started = container(host, "jupyter-ada")["State"]["StartedAt"]
-    result = run_playbook("site.yml", verbosity=3)
+    with script_kept(nfs_host, "as-root.sh") as script:
+        nfs_host.check_output(f"echo 'echo edited-by-a-ta' >> {script}")
+        result = run_playbook("site.yml", verbosity=3)
+        assert "edited-by-a-ta" in nfs_host.file(script).content_string
     unchanged(result.stdout, {"schoolhub-hub-host", "schoolhub-hub-nfs"})
     assert container(host, "jupyter-ada")["State"]["StartedAt"] == started
     printed = result.stdout + result.stderr

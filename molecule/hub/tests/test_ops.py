@@ -15,6 +15,7 @@ def image_of(host, name) -> str:
 @same_on_every_release
 def test_users_playbook_lists_users_admins_and_servers(running):
     running("ada")
+    running("tina")  # a TA (the hub's admin)
     listed = run_playbook("users.yml").stdout
     assert "ada" in listed and "ready" in listed
     assert re.search(r"tina\s+yes\s+(ready|stopped)", listed), listed
