@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from schoolhub.lab import client
+from schoolhub.lab.hosts import playbook_command
 
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
 # Tests of what the host's release does not change (sign-in flows, the browser,
@@ -96,16 +97,10 @@ def container(host, name) -> dict:
 def playbook(name: str, *extra_vars: str, inventories=(), diff=False, verbosity=0):
     """The command and environment that run one of the real playbooks with the
     scenario's own inventory (and `inventories` added to it)."""
-    command = ["ansible-playbook", "-i", str(EPHEMERAL / "inventory")]
-    for inventory in inventories:
-        command += ["-i", str(inventory)]
-    command.append(str(ROOT / "playbooks" / name))
-    if diff:
-        command.append("--diff")
-    if verbosity:
-        command.append("-" + "v" * verbosity)
-    for extra in extra_vars:
-        command += ["-e", extra]
+    inventories = [EPHEMERAL / "inventory", *inventories]
+    command = playbook_command(
+        inventories, name, *extra_vars, diff=diff, verbosity=verbosity, root=ROOT
+    )
     env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1"}
     return command, env
 

@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
         # As users type it; https:// makes every cookie Secure (hub's and servers').
         "public_url": "",
         "data_dir": "/srv/jupyterhub/data",
+        # The SQLite database in it (the role backs it up by this name).
+        "database": "jupyterhub.sqlite",
         "secrets_dir": "/srv/jupyterhub/secrets",
         "admin_users": [],
         # Never stop user servers when the hub stops: restarting the hub keeps them.
@@ -46,7 +48,8 @@ DEFAULTS: dict[str, Any] = {
         "last_activity_interval": 60,
     },
     "proxy": {
-        "api_url": "http://proxy:8001",
+        # Its API, on the network of the hub and the proxy alone.
+        "api_url": "http://proxy-api:8001",
     },
     "auth": {
         "kind": "github",
@@ -77,7 +80,7 @@ DEFAULTS: dict[str, Any] = {
         "home_volume": "schoolhub-home-{username}",
         # swarm only: the NFS homes share as mounted on every host ("" = homes are
         # volumes, and each user stays on the node of their first start).
-        "homes_on_nfs": "",
+        "homes_share": "",
         "default_url": "/lab",
         "uid": 1000,
         "gid": 100,
@@ -180,12 +183,12 @@ def validate(cfg: dict) -> None:
         raise ConfigError("auth.native.admin_users: name the first admin, who signs up first")
     if spawner["kind"] not in ("docker", "swarm"):
         raise ConfigError(f"spawner.kind: must be docker or swarm, got {spawner['kind']!r}")
-    if spawner["homes_on_nfs"]:
+    if spawner["homes_share"]:
         if spawner["kind"] != "swarm":
-            raise ConfigError("spawner.homes_on_nfs: only with spawner.kind swarm (workers)")
-        if not spawner["homes_on_nfs"].startswith("/"):
+            raise ConfigError("spawner.homes_share: only with spawner.kind swarm (workers)")
+        if not spawner["homes_share"].startswith("/"):
             raise ConfigError(
-                f"spawner.homes_on_nfs: must be an absolute path, got {spawner['homes_on_nfs']!r}"
+                f"spawner.homes_share: must be an absolute path, got {spawner['homes_share']!r}"
             )
     if not spawner["image"]:
         raise ConfigError("spawner.image: required (the single-user image)")
@@ -245,7 +248,7 @@ def apply_hub(c, cfg: dict) -> None:
     hub = cfg["hub"]
     c.JupyterHub.hub_bind_url = f"http://{hub['ip']}:{hub['port']}"
     c.JupyterHub.hub_connect_url = f"http://{hub['connect_host']}:{hub['port']}"
-    c.JupyterHub.db_url = f"sqlite:///{hub['data_dir']}/jupyterhub.sqlite"
+    c.JupyterHub.db_url = f"sqlite:///{hub['data_dir']}/{hub['database']}"
     # A newer JupyterHub brings the database up to date at its start (site.yml
     # copies the database before it starts a new hub image).
     c.JupyterHub.upgrade_db = True
@@ -337,7 +340,7 @@ def apply_spawner(c, cfg: dict) -> None:
     c.DockerSpawner.name_template = "jupyter-{username}"
     # One home per user ({username} is escaped for Docker), mounted at the
     # user's real name: a named volume, or a directory of the NFS homes share.
-    home = f"{sp['homes_on_nfs']}/{{username}}" if sp["homes_on_nfs"] else sp["home_volume"]
+    home = f"{sp['homes_share']}/{{username}}" if sp["homes_share"] else sp["home_volume"]
     c.DockerSpawner.volumes = {home: "/home/{raw_username}"}
     c.DockerSpawner.notebook_dir = "/home/{raw_username}"
     c.DockerSpawner.default_url = sp["default_url"]
@@ -351,7 +354,7 @@ def apply_spawner(c, cfg: dict) -> None:
         # A server that exits is stopped, as with the docker spawner: Swarm
         # must not restart it behind the hub's back (at a new address).
         c.SwarmSpawner.extra_task_spec = {"restart_policy": {"Condition": "none"}}
-        c.SchoolSwarmSpawner.homes_on_nfs = sp["homes_on_nfs"]
+        c.SchoolSwarmSpawner.homes_share = sp["homes_share"]
     else:
         c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolDockerSpawner"
         c.DockerSpawner.extra_create_kwargs = {"user": "root"}

@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import html
 import json
-import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,16 +36,13 @@ from urllib.parse import urlencode
 import yaml
 from tornado import ioloop, web
 
+from schoolhub.config import slugify
+
 SCOPES = "read:org,user:email"
 
 
 class DataError(ValueError):
     pass
-
-
-def slugify(team_name: str) -> str:
-    """GitHub's team slug: `TAs` -> `tas`, `Summer School` -> `summer-school`."""
-    return re.sub(r"[^a-z0-9_]+", "-", team_name.lower()).strip("-")
 
 
 def pkce_challenge(verifier: str) -> str:

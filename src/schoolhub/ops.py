@@ -6,12 +6,14 @@
     python3 -m schoolhub.ops stop --user ada   # stop these users' servers
 
 It uses the hub's REST API with the `schoolhub-ops` service token
-(secret `ops_api_token`); every wait is bounded.
+(secret `ops_api_token`); every wait is bounded. It prints one JSON object for
+the playbooks: {"stopped": [users whose server it stopped], "said": [lines for people]}.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from datetime import UTC, datetime
@@ -113,14 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     hub = Hub.from_settings()
     users = hub.users()
     if args.action == "list":
-        print(table(users))
+        print(json.dumps({"stopped": [], "said": table(users).splitlines()}))
         return 0
     try:
         names = to_stop(args.action, users, args.idle, args.user, datetime.now(UTC))
     except ValueError as error:
         parser.error(str(error))
     hub.stop(names)
-    print(f"stopped {len(names)} server(s): {', '.join(names) or 'none'}")
+    said = f"stopped {len(names)} server(s): {', '.join(names) or 'none'}"
+    print(json.dumps({"stopped": names, "said": [said]}))
     return 0
 
 

@@ -228,9 +228,9 @@ def mount(source: str, target: dict, labels: dict) -> Mount:
 class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
     """Servers as Swarm services. Home volumes are local to a node, so each
     user is pinned to the node of their first start (kept in the spawner's
-    state); with homes_on_nfs, homes follow users anywhere."""
+    state); with homes on the NFS share (homes_share), homes follow users anywhere."""
 
-    homes_on_nfs = Unicode(
+    homes_share = Unicode(
         "",
         config=True,
         help="The NFS homes share as mounted on every host (the hub's too), e.g. "
@@ -273,7 +273,7 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
 
     async def place(self) -> str:
         """The node this start must use ("" = any)."""
-        if self.homes_on_nfs:
+        if self.homes_share:
             return ""
         nodes = await self.nodes()
         if self.node:
@@ -322,7 +322,7 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
     async def make_home(self) -> None:
         """An NFS home must exist before a service can bind it. Made by the
         users' uid: root is squashed on the share."""
-        path = str(Path(self.homes_on_nfs, self.escaped_name))
+        path = str(Path(self.homes_share, self.escaped_name))
         uid, gid = int(self.environment["NB_UID"]), int(self.environment["NB_GID"])
         made = await asyncio.create_subprocess_exec(
             "mkdir",
@@ -339,20 +339,25 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
         if made.returncode:
             raise RuntimeError(f"could not make the home {path}: {error.decode().strip()}")
 
+    def constraints(self) -> list[str]:
+        """Where this server may run: the server nodes, and the node of the
+        user's home when it is pinned to one."""
+        ours = [f"node.role == {self.server_nodes_role}"]
+        return ours + ([f"node.hostname == {self.node}"] if self.node else [])
+
     def _docker(self, method, *args, **kwargs):
         if method == "create_service":
+            template = kwargs["task_template"]
             # docker-py's Resources has no pids limit; the API has (1.41, Docker 20.10).
-            limits = kwargs["task_template"]["Resources"].setdefault("Limits", {})
-            limits["Pids"] = self.pids_limit
+            template["Resources"].setdefault("Limits", {})["Pids"] = self.pids_limit
+            # Ours added to the site's own (extra_placement_spec), which stay.
+            placement = template.setdefault("Placement", {})
+            placement["Constraints"] = [*(placement.get("Constraints") or []), *self.constraints()]
         return super()._docker(method, *args, **kwargs)
 
     async def start(self):
         self.extra_container_spec = {**self.extra_container_spec, **self.hardening(self.sudo())}
         self.node = await self.place()
-        if self.homes_on_nfs:
+        if self.homes_share:
             await self.make_home()
-        constraints = [f"node.role == {self.server_nodes_role}"]
-        if self.node:
-            constraints.append(f"node.hostname == {self.node}")
-        self.extra_placement_spec = {**self.extra_placement_spec, "constraints": constraints}
         return await super().start()

@@ -1,6 +1,7 @@
 """Backup -> destroy the lab -> a fresh lab -> restore: users' files, the shares
 and the hub's users and admins come back (run by `make lab-test`)."""
 
+import json
 import os
 import shlex
 import subprocess
@@ -39,13 +40,13 @@ def in_server(user: str, command: str) -> str:
     return on_host(node, f"docker exec -u {user} {task} sh -c {shlex.quote(command)}")
 
 
-def users_table() -> str:
-    return on_hub_host("docker exec jupyterhub python3 -m schoolhub.ops list")
+def users_table() -> list[str]:
+    return json.loads(on_hub_host("docker exec jupyterhub python3 -m schoolhub.ops list"))["said"]
 
 
-def users_and_admins(table: str) -> set[tuple[str, bool]]:
+def users_and_admins(table: list[str]) -> set[tuple[str, bool]]:
     """(user, is admin) from `ops list`; servers are left out (a fresh lab runs none)."""
-    rows = [line.split() for line in table.splitlines()[1:]]
+    rows = [line.split() for line in table[1:]]
     return {(row[0], row[1] == "yes") for row in rows}
 
 
@@ -85,7 +86,7 @@ def test_backup_then_restore_onto_a_fresh_lab_brings_everything_back(tmp_path):
 
     hosts.down(LAB)
     hosts.up(LAB, os.environ.get("HOST_OS", "debian13"), workers=WORKERS)
-    assert "ada" not in users_table()  # a fresh hub knows nobody
+    assert users_and_admins(users_table()) == set()  # a fresh hub knows nobody
 
     hosts.run_playbook(LAB, "restore.yml", f"backup={backup}")
     assert users_and_admins(users_table()) == before

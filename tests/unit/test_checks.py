@@ -17,7 +17,7 @@ def plugin(path: str):
 settings = plugin("jupyterhub/filter_plugins/settings.py")
 inventory = plugin("common/filter_plugins/inventory.py")
 homes = plugin("jupyterhub/filter_plugins/homes.py")
-USER = "org.schoolhub.user"
+USER, MOVED = "org.schoolhub.user", "org.schoolhub.home."
 
 GOOD = {
     "auth": {
@@ -81,13 +81,13 @@ def test_a_home_volume_names_its_user():
         "Mountpoint": "/v/1",
         "Labels": {USER: "Bob.Smith"},
     }
-    assert homes.home(labelled, names) == {
+    assert homes.home(labelled, names, USER, MOVED) == {
         "volume": "course-bob-2esmith-home",
         "path": "/v/1",
         "escaped": "bob-2esmith",
         "user": "Bob.Smith",
+        "labels": {USER: "Bob.Smith"},
+        "moved_label": "org.schoolhub.home.bob-2esmith",
     }
-    assert (
-        homes.home({"Name": "course-ada-home", "Mountpoint": "/v/2", "Labels": None}, names)["user"]
-        == "ada"
-    )
+    unlabelled = {"Name": "course-ada-home", "Mountpoint": "/v/2", "Labels": None}
+    assert homes.home(unlabelled, names, USER, MOVED)["user"] == "ada"

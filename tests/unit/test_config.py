@@ -268,17 +268,17 @@ def test_swarm_runs_services_that_start_as_root_behind_dns_round_robin(make):
 
 
 def test_homes_on_nfs_are_directories_of_the_share(make):
-    c = make({"spawner": {"kind": "swarm", "homes_on_nfs": "/mnt/schoolhub/homes"}})
+    c = make({"spawner": {"kind": "swarm", "homes_share": "/mnt/schoolhub/homes"}})
     assert c.DockerSpawner.volumes == {"/mnt/schoolhub/homes/{username}": "/home/{raw_username}"}
-    assert c.SchoolSwarmSpawner.homes_on_nfs == "/mnt/schoolhub/homes"
+    assert c.SchoolSwarmSpawner.homes_share == "/mnt/schoolhub/homes"
 
 
 @pytest.mark.parametrize(
     "spawner, named",
     [
         ({"kind": "kubernetes"}, "spawner.kind"),
-        ({"kind": "docker", "homes_on_nfs": "/mnt/homes"}, "only with spawner.kind swarm"),
-        ({"kind": "swarm", "homes_on_nfs": "homes"}, "spawner.homes_on_nfs: must be an absolute"),
+        ({"kind": "docker", "homes_share": "/mnt/homes"}, "only with spawner.kind swarm"),
+        ({"kind": "swarm", "homes_share": "homes"}, "spawner.homes_share: must be an absolute"),
     ],
 )
 def test_bad_spawner_kind_or_homes_are_named(make, spawner, named):

@@ -209,9 +209,8 @@ def test_servers_keep_only_what_start_sh_needs_as_root():
     assert not {"NET_RAW", "MKNOD", "SYS_CHROOT", "SETFCAP"} & set(SERVER_CAPS)
 
 
-def test_services_get_the_pids_limit(monkeypatch):
-    ada = SimpleNamespace(name="ada", id=1, admin=False)
-    spawner = SchoolSwarmSpawner(user=ada, pids_limit=64)
+def created_service(monkeypatch, spawner, task_template) -> dict:
+    """The task template that reaches Docker's create_service."""
     seen = {}
 
     class Client:
@@ -219,5 +218,28 @@ def test_services_get_the_pids_limit(monkeypatch):
             seen.update(kwargs)
 
     monkeypatch.setattr(SchoolSwarmSpawner, "client", Client())
-    spawner._docker("create_service", task_template={"Resources": {"Limits": {"MemoryBytes": 1}}})
-    assert seen["task_template"]["Resources"]["Limits"] == {"MemoryBytes": 1, "Pids": 64}
+    spawner._docker("create_service", task_template=task_template)
+    return seen["task_template"]
+
+
+def test_services_get_the_pids_limit(monkeypatch):
+    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    spawner = SchoolSwarmSpawner(user=ada, pids_limit=64)
+    template = created_service(monkeypatch, spawner, {"Resources": {"Limits": {"MemoryBytes": 1}}})
+    assert template["Resources"]["Limits"] == {"MemoryBytes": 1, "Pids": 64}
+
+
+def test_a_sites_own_constraints_stay_beside_ours(monkeypatch):
+    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    site = ["node.labels.room == lab-2"]
+    spawner = SchoolSwarmSpawner(user=ada, extra_placement_spec={"constraints": site})
+    spawner.node = "w2"
+    for _ in range(2):  # a second start adds nothing twice
+        template = {"Resources": {}, "Placement": {"Constraints": list(site)}}
+        template = created_service(monkeypatch, spawner, template)
+        assert template["Placement"]["Constraints"] == [
+            "node.labels.room == lab-2",
+            "node.role == worker",
+            "node.hostname == w2",
+        ]
+    assert spawner.extra_placement_spec == {"constraints": site}

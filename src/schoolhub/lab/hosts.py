@@ -253,19 +253,28 @@ def write_inventory(
     return path
 
 
+def playbook_command(
+    inventories: list[Path], playbook: str, *extra_vars: str, diff=False, verbosity=0, root=ROOT
+) -> list[str]:
+    """The command that runs one of the real playbooks (of the checkout `root`)
+    with these inventories (the lab's, or a molecule scenario's)."""
+    # The venv's own ansible-playbook, whether or not the venv is activated.
+    beside = Path(sys.executable).parent / "ansible-playbook"
+    command = [str(beside) if beside.exists() else "ansible-playbook"]
+    command += [arg for inventory in inventories for arg in ("-i", str(inventory))]
+    command.append(str(root / "playbooks" / playbook))
+    command += ["--diff"] if diff else []
+    command += ["-" + "v" * verbosity] if verbosity else []
+    return command + [arg for extra in extra_vars for arg in ("-e", extra)]
+
+
 def run_playbook(lab: Lab, playbook: str = "site.yml", *extra_vars: str) -> None:
     """Run one of the real playbooks against the lab's hosts."""
     say(f"running playbooks/{playbook} (a first site.yml builds images: several minutes)...")
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    # The venv's own ansible-playbook, whether or not the venv is activated.
-    beside = Path(sys.executable).parent / "ansible-playbook"
-    program = str(beside) if beside.exists() else "ansible-playbook"
-    command = [program, "-i", str(TEST_HOSTS_VARS), "-i", str(ROOT / "inventory/lab")]
-    command += ["-i", str(lab.inventory)]
-    command += [arg for extra in extra_vars for arg in ("-e", extra)]
-    subprocess.run(
-        [*command, str(ROOT / "playbooks" / playbook)], check=True, env=env, cwd=ROOT, timeout=3600
-    )
+    inventories = [TEST_HOSTS_VARS, ROOT / "inventory/lab", lab.inventory]
+    command = playbook_command(inventories, playbook, *extra_vars)
+    subprocess.run(command, check=True, env=env, cwd=ROOT, timeout=3600)
 
 
 def wait_for_hub(url: str, seconds: int = 180) -> None:
