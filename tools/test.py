@@ -134,11 +134,11 @@ def chains() -> list[Chain]:
             for what in ("host", "archive")
         ]
         found.append(Chain(f"images-{host_os}", steps, light=True))
-    # The hub scenario builds every image from scratch (jupyterhub_image_cache_mode:
-    # save); the swarm scenario and the lab load them from the cache it fills.
+    # The hub scenario on Debian 13 builds every image from scratch
+    # (jupyterhub_image_cache_mode: save); the others load them from the cache it fills.
     order = [
         ("hub", "debian13", []),
-        ("hub", "debian12", []),
+        ("hub", "debian12", ["hub-debian13:converge"]),
         ("default", "debian13", []),
         ("default", "debian12", []),
         ("swarm", "debian13", ["hub-debian13:converge"]),
@@ -180,20 +180,32 @@ def minutes(seconds: float) -> str:
 
 
 class Places:
-    """At most `jobs` chains at a time; a free place goes to the waiting chain
-    that comes first in `make test`'s order (the ones others wait for)."""
+    """At most `jobs` chains at a time; a free place goes to the chain that
+    comes first in `make test`'s order (the ones others wait for) among those
+    ready to start: a chain waits for its place and its dependencies at once,
+    so one whose dependency has just passed never loses its place to another
+    chain released by the same step."""
 
     def __init__(self, jobs: int):
         self.free = jobs
-        self.waiting: list[int] = []
+        self.waiting: dict[int, object] = {}  # rank -> ready()
         self.changed = threading.Condition()
 
-    @contextlib.contextmanager
-    def take(self, rank: int):
+    def poke(self) -> None:
+        """Something a waiting chain may depend on has changed."""
         with self.changed:
-            self.waiting.append(rank)
-            self.changed.wait_for(lambda: self.free > 0 and rank == min(self.waiting))
-            self.waiting.remove(rank)
+            self.changed.notify_all()
+
+    def first_ready(self) -> int | None:
+        ready = [rank for rank, is_ready in self.waiting.items() if is_ready()]
+        return min(ready, default=None)
+
+    @contextlib.contextmanager
+    def take(self, rank: int, ready=lambda: True):
+        with self.changed:
+            self.waiting[rank] = ready
+            self.changed.wait_for(lambda: self.free > 0 and self.first_ready() == rank)
+            del self.waiting[rank]
             self.free -= 1
             self.changed.notify_all()
         try:
@@ -212,37 +224,48 @@ class Runner:
         self.steps = {f"{c.name}:{s.name}": s for c in everything for s in c.steps}
         self.running = {f"{c.name}:{s.name}" for c in selected for s in c.steps}
 
-    def wait_for(self, chain: Chain) -> str:
-        """Wait for the steps this chain comes after; say which did not pass."""
+    def ready(self, chain: Chain) -> bool:
+        """The steps this chain comes after are over (passed or not)."""
+        return all(self.steps[n].done.is_set() for n in chain.after if n in self.running)
+
+    def not_passed(self, chain: Chain) -> str:
+        """Which step this chain comes after did not pass ("" if all did)."""
         for name in chain.after:
-            if name in self.running:
-                self.steps[name].done.wait()
-                if self.steps[name].status != "passed":
-                    return f"not run: {name} did not pass"
+            if name in self.running and self.steps[name].status != "passed":
+                return f"not run: {name} did not pass"
         return ""
 
     def run_chain(self, rank: int, chain: Chain) -> None:
         try:
-            failed = self.wait_for(chain)
-            if failed:
-                for step in chain.steps:
-                    step.status = failed
-                return
-            place = self.places.take(rank) if not chain.light else contextlib.nullcontext()
-            with place, (LOGS / f"{chain.name}.log").open("w") as output:
-                for step in chain.steps:
-                    if self.stop.is_set() and not failed:
-                        failed = "interrupted"
-                    if failed and not step.always:
-                        step.status = f"not run: {failed}"
-                    else:
-                        self.run_step(chain, step, output)
-                        if step.status != "passed" and not failed:
-                            failed = f"{chain.name}:{step.name} failed"
-                    step.done.set()
+            if chain.light:
+                for name in chain.after:
+                    if name in self.running:
+                        self.steps[name].done.wait()
+                place = contextlib.nullcontext()
+            else:
+                place = self.places.take(rank, lambda: self.ready(chain))
+            with place:
+                failed = self.not_passed(chain)
+                if failed:
+                    for step in chain.steps:
+                        step.status = failed
+                    return
+                with (LOGS / f"{chain.name}.log").open("w") as output:
+                    for step in chain.steps:
+                        if self.stop.is_set() and not failed:
+                            failed = "interrupted"
+                        if failed and not step.always:
+                            step.status = f"not run: {failed}"
+                        else:
+                            self.run_step(chain, step, output)
+                            if step.status != "passed" and not failed:
+                                failed = f"{chain.name}:{step.name} failed"
+                        step.done.set()
+                        self.places.poke()
         finally:  # whatever happened, nobody waits for this chain forever
             for step in chain.steps:
                 step.done.set()
+            self.places.poke()
 
     def run_step(self, chain: Chain, step: Step, output) -> None:
         log(f"{chain.name}: {step.name} ...")

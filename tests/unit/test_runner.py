@@ -112,6 +112,32 @@ def test_places_go_to_the_first_chain_waiting():
     assert order == [1, 2, 3]
 
 
+def test_a_place_goes_to_the_first_chain_ready_to_start():
+    """Not to the first one to ask: chains released by the same step race to
+    ask, and the one others wait for must win."""
+    places, order, built = runner.Places(1), [], runner.threading.Event()
+
+    def chain(rank, ready, hold=0.0):
+        with places.take(rank, ready):
+            order.append(rank)
+            runner.time.sleep(hold)
+
+    threads = [
+        runner.threading.Thread(target=chain, args=args)
+        for args in ((1, built.is_set), (3, lambda: True), (2, lambda: True, 0.5))
+    ]
+    with places.take(0):
+        for thread in threads:
+            thread.start()
+        runner.time.sleep(0.3)
+    runner.time.sleep(0.1)  # 1 is not ready yet: 2 goes; then 1 is, before 3
+    built.set()
+    places.poke()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == [2, 1, 3]
+
+
 def test_old_reports_do_not_count(tmp_path):
     old = tmp_path / "old.xml"
     old.write_text('<testsuite tests="1" failures="1" errors="0" skipped="0"/>')

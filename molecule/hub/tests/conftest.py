@@ -11,6 +11,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 from isolation import DATA, METADATA, PUBLIC  # noqa: E402 (the attacker's stand-ins)
 from scenario import *  # noqa: E402, F403 (fixtures and helpers of every scenario)
 
+# The modules that leave a setting changed run last, in this order (each test
+# sets up what it needs; the order only spares site.yml runs that undo a change).
+LAST = ("test_ops.py", "test_runs.py", "test_upgrade.py", "test_native.py")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: LAST.index(item.path.name) + 1 if item.path.name in LAST else 0)
+
 
 @pytest.fixture(scope="module")
 def nfs_host(request):

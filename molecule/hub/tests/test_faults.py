@@ -8,7 +8,14 @@ import subprocess
 import time
 
 import requests
-from conftest import container, run_playbook, script_kept, secrets, unchanged
+from conftest import (
+    container,
+    run_playbook,
+    same_on_every_release,
+    script_kept,
+    secrets,
+    unchanged,
+)
 
 from schoolhub.lab import client, hosts
 
@@ -34,6 +41,7 @@ def test_a_crashed_hub_comes_back_by_itself_and_servers_keep_running(running, ho
     ada.wait_ready()
 
 
+@same_on_every_release
 def test_routes_come_back_by_themselves_after_a_proxy_restart(running, host):
     grace = running("grace")
     host.run_expect([0], "timeout 60 docker restart jupyterhub-proxy")

@@ -21,6 +21,7 @@ def test_users_playbook_lists_users_admins_and_servers(running):
     assert re.search(r"tina\s+yes\s+(ready|stopped)", listed), listed
 
 
+@same_on_every_release
 def test_new_image_reaches_a_user_at_next_start_and_spares_running_servers(running, host):
     ada, bob = running("ada"), running("Bob-Smith2")
     before, started = (
@@ -54,7 +55,8 @@ def test_users_playbook_stops_every_server(running, host):
 def test_an_idle_server_is_culled_and_its_home_kept(running, host):
     """With a short idle timeout (the hub restarts, servers are kept), a server
     nobody uses is stopped by the idle culler; the user's home volume stays.
-    The last test of the scenario: the short timeout is left in place."""
+    The short timeout is left in place: what runs after it (conftest.LAST)
+    sets the hub's settings again."""
     ada = running("ada")
     host.check_output("docker exec -u 1000 jupyter-ada sh -c 'echo kept > /home/ada/culled.txt'")
     run_playbook("site.yml", '{"jupyterhub_cull_timeout": 30, "jupyterhub_cull_every": 10}')
