@@ -93,7 +93,7 @@ def test_sequence(scenario: str) -> list[str]:
     raise SystemExit(f"no test_sequence for the scenario {scenario}")
 
 
-STEP_MINUTES = {"create": 15, "prepare": 10, "syntax": 5, "converge": 40, "idempotence": 20}
+STEP_MINUTES = {"create": 15, "prepare": 10, "syntax": 5, "converge": 40, "idempotence": 20, "verify": 55}
 
 
 def molecule_steps(scenario: str) -> list[Step]:
@@ -127,24 +127,24 @@ def chains() -> list[Chain]:
         ),
     ]
     for host_os in ("debian13", "debian12"):
-        # The test-host and base images, built once before any chain of this OS needs them.
+        # The test-host image of each release, and (once) the base of the images
+        # the roles build in the hosts, built before any chain needs them.
         images = [python, "-m", "schoolhub.lab.images"]
-        steps = [
-            Step(what, [*images, what, "--os", host_os], 20 * MINUTE)
-            for what in ("host", "archive")
-        ]
+        wanted = ("host", "archive") if host_os == "debian13" else ("host",)
+        steps = [Step(what, [*images, what, "--os", host_os], 20 * MINUTE) for what in wanted]
         found.append(Chain(f"images-{host_os}", steps, light=True))
     # The hub scenario on Debian 13 builds every image from scratch
-    # (jupyterhub_image_cache_mode: save); the others load them from the cache it fills.
+    # (jupyterhub_image_cache_mode: save); the others, on either release, load
+    # them from the cache it fills (their base is Debian 13's: IMAGES_SUITE).
     order = [
         ("hub", "debian13", []),
         ("hub", "debian12", ["hub-debian13:converge"]),
         ("default", "debian13", []),
         ("default", "debian12", []),
         ("swarm", "debian13", ["hub-debian13:converge"]),
+        ("swarm", "debian12", ["hub-debian13:converge"]),
         # HTTPS does not depend on the host's release (the TLS front is a container).
         ("https", "debian13", ["hub-debian13:converge"]),
-        ("swarm", "debian12", ["hub-debian12:converge"]),
     ]
     for scenario, host_os, after in order:
         name = f"{scenario}-{host_os}"
@@ -152,7 +152,7 @@ def chains() -> list[Chain]:
             "HOST_OS": host_os,
             "MOLECULE_EPHEMERAL_DIRECTORY": str(ROOT / "build/molecule" / name),
         }
-        after = [f"images-{host_os}:archive", *after]
+        after = [f"images-{host_os}:host", "images-debian13:archive", *after]
         found.append(Chain(name, molecule_steps(scenario), env, after))
     lab = [python, "-m", "schoolhub.lab.hosts"]
     steps = [
@@ -165,9 +165,10 @@ def chains() -> list[Chain]:
         Step("down", [*lab, "down"], 10 * MINUTE, always=True),
     ]
     env = {**LAB_TEST_ENV, "HOST_OS": "debian13"}
-    found.insert(
-        -1, Chain("lab-test", steps, env, ["images-debian13:archive", "hub-debian13:converge"])
-    )
+    # The longest chains first, the short HTTPS one last: the end of the run,
+    # when fewer chains than places are left, is the shortest.
+    lab_test = Chain("lab-test", steps, env, ["images-debian13:archive", "hub-debian13:converge"])
+    found.insert([c.name for c in found].index("swarm-debian13") + 1, lab_test)
     return found
 
 
@@ -274,7 +275,7 @@ class Runner:
         env = {**os.environ, **chain.env, "PATH": f"{BIN}:{os.environ['PATH']}", **PLAIN}
         started = time.monotonic()
         try:
-            step.status = run(step.command, env, output, step.timeout)
+            step.status = run(step.command, env, output, step.timeout, not step.always)
         except Exception as error:  # noqa: BLE001 (reported as the step's failure)
             step.status = f"failed ({error})"
         step.seconds = time.monotonic() - started
@@ -298,12 +299,22 @@ class Runner:
         except KeyboardInterrupt:
             log("interrupted: cleaning up (Ctrl-C again to leave at once)")
             self.stop.set()
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(timeout=1)
+            # The running steps (in sessions of their own) stop too; clean-up steps run.
+            for group in list(INTERRUPTIBLE):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(group, signal.SIGTERM)
+            # (Not Thread.is_alive: an interrupted join can leave it false too early.)
+            for chain in self.selected:
+                for step in chain.steps:
+                    while not step.done.wait(timeout=1):
+                        pass
 
 
-def run(command: list[str], env: dict, output, timeout: float) -> str:
+# The process groups of the running steps that a Ctrl-C stops (not clean-ups).
+INTERRUPTIBLE: set[int] = set()
+
+
+def run(command: list[str], env: dict, output, timeout: float, interruptible=True) -> str:
     """Run one step's command in its own process group; past `timeout`, stop the
     whole group (molecule's ansible-playbook too), not only the command."""
     process = subprocess.Popen(
@@ -315,6 +326,8 @@ def run(command: list[str], env: dict, output, timeout: float) -> str:
         stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
+    if interruptible:
+        INTERRUPTIBLE.add(process.pid)
     try:
         code = process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -324,6 +337,8 @@ def run(command: list[str], env: dict, output, timeout: float) -> str:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=30)
         return f"failed (still running after {minutes(timeout)})"
+    finally:
+        INTERRUPTIBLE.discard(process.pid)
     return "passed" if code == 0 else f"failed (exit {code})"
 
 

@@ -106,11 +106,13 @@ def playbook(name: str, *extra_vars: str, inventories=(), diff=False, verbosity=
     return command, env
 
 
-def run_playbook(name: str, *extra_vars: str, check=True, **options) -> subprocess.CompletedProcess:
+def run_playbook(
+    name: str, *extra_vars: str, check=True, timeout=900, **options
+) -> subprocess.CompletedProcess:
     """Run one of the real playbooks (see `playbook`); fail loudly unless `check` is off."""
     command, env = playbook(name, *extra_vars, **options)
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     seconds = time.monotonic() - started
     print(f"{name} {' '.join(extra_vars)}: rc={done.returncode} in {seconds:.0f}s")
     assert done.returncode == 0 or not check, done.stdout[-4000:] + done.stderr[-2000:]

@@ -346,18 +346,9 @@ def apply_spawner(c, cfg: dict) -> None:
     c.DockerSpawner.default_url = sp["default_url"]
     if sp["kind"] == "swarm":
         c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolSwarmSpawner"
-        # docker-stacks convention: start as root, become NB_USER with NB_UID.
-        c.SwarmSpawner.extra_container_spec = {"user": "root"}
-        # No virtual IP (these kernels have no IPVS): the hub and the proxy
-        # reach each server at its task's address (SchoolSwarmSpawner).
-        c.SwarmSpawner.extra_endpoint_spec = {"mode": "dnsrr"}
-        # A server that exits is stopped, as with the docker spawner: Swarm
-        # must not restart it behind the hub's back (at a new address).
-        c.SwarmSpawner.extra_task_spec = {"restart_policy": {"Condition": "none"}}
         c.SchoolSwarmSpawner.homes_share = sp["homes_share"]
     else:
         c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolDockerSpawner"
-        c.DockerSpawner.extra_create_kwargs = {"user": "root"}
         # (Swarm services are always removed at a stop.)
         c.DockerSpawner.remove = sp["remove_containers"]
     c.DockerSpawner.environment = {

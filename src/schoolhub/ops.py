@@ -53,13 +53,34 @@ class Hub:
     def stop(self, names: list[str], seconds: float = 300) -> None:
         for name in names:
             self.call("DELETE", f"/users/{name}/server")
-        deadline = time.monotonic() + seconds
-        while names and time.monotonic() < deadline:
+
+        def stopped() -> bool:
             running = {u["name"] for u in self.users() if u.get("servers")}
-            names = [n for n in names if n in running]
-            time.sleep(1)
-        if names:
-            raise TimeoutError(f"still running after {seconds:.0f}s: {', '.join(names)}")
+            return not running.intersection(names)
+
+        wait(stopped, seconds, f"the servers of {', '.join(names)} to stop")
+
+
+class HubError(RuntimeError):
+    """The hub refused or failed a request."""
+
+
+def wait(condition, seconds: float, what: str, every: float = 1.0):
+    """Poll `condition` until it is true, at most `seconds`; errors count as not
+    yet. The one bounded wait of the package (ops, the lab and the tests)."""
+    deadline = time.monotonic() + seconds
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+            if result:
+                return result
+        except (requests.RequestException, HubError) as error:
+            last_error = error
+        time.sleep(every)
+    raise TimeoutError(
+        f"waited {seconds:.0f}s for {what}" + (f" ({last_error})" if last_error else "")
+    )
 
 
 def server_state(user: dict) -> str:

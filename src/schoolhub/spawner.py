@@ -17,7 +17,7 @@ from docker.errors import APIError
 from docker.types import Mount, ServiceMode
 from dockerspawner import DockerSpawner, SwarmSpawner
 from tornado import web
-from traitlets import Bool, Dict, Float, Int, Unicode
+from traitlets import Bool, Dict, Float, Int, Unicode, default
 from traitlets.config import Configurable
 
 # What start.sh needs as root before it becomes the user (chown the home, add
@@ -121,6 +121,10 @@ class SchoolSpawner(Configurable):
 
 class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
     """Servers on the hub host's own engine."""
+
+    @default("extra_create_kwargs")
+    def _start_as_root(self):
+        return {"user": "root"}  # docker-stacks: start.sh becomes NB_USER (NB_UID)
 
     async def start(self):
         sudo = self.sudo()
@@ -243,6 +247,22 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
         help="Swarm role of the nodes that run users' servers (worker, or manager too).",
     )
     node = Unicode("", help="The node holding this user's home volume (spawner state).")
+
+    @default("extra_container_spec")
+    def _start_as_root(self):
+        return {"user": "root"}  # docker-stacks: start.sh becomes NB_USER (NB_UID)
+
+    @default("extra_endpoint_spec")
+    def _no_virtual_ip(self):
+        # No IPVS in many kernels: the hub and the proxy reach each server at
+        # its task's own address (get_ip_and_port).
+        return {"mode": "dnsrr"}
+
+    @default("extra_task_spec")
+    def _never_restarted_by_swarm(self):
+        # A server that exits is stopped, as with the docker spawner: Swarm must
+        # not restart it behind the hub's back (at a new address).
+        return {"restart_policy": {"Condition": "none"}}
 
     def load_state(self, state):
         super().load_state(state)

@@ -1,12 +1,16 @@
 """The YAML document -> JupyterHub configuration, one behaviour per test."""
 
 import copy
+from types import SimpleNamespace
 
 import pytest
 import yaml
 from traitlets.config import Config
 
 from schoolhub import config
+from schoolhub.spawner import SchoolDockerSpawner, SchoolSwarmSpawner
+
+ADA = SimpleNamespace(name="ada", id=1, admin=False)
 
 GITHUB = {
     "auth": {
@@ -252,18 +256,21 @@ def test_image_is_required(make):
 
 def test_containers_start_as_root_then_switch(make):
     c = make({"spawner": {"uid": 1000}})
-    assert c.DockerSpawner.extra_create_kwargs == {"user": "root"}
+    assert SchoolDockerSpawner(user=ADA).extra_create_kwargs == {"user": "root"}
     assert c.DockerSpawner.environment["NB_UID"] == "1000"
 
 
 def test_swarm_runs_services_that_start_as_root_behind_dns_round_robin(make):
     c = make({"spawner": {"kind": "swarm"}})
     assert c.JupyterHub.spawner_class == "schoolhub.spawner.SchoolSwarmSpawner"
-    assert c.SwarmSpawner.extra_container_spec == {"user": "root"}
-    assert c.SwarmSpawner.extra_endpoint_spec == {"mode": "dnsrr"}
-    assert c.SwarmSpawner.extra_task_spec == {"restart_policy": {"Condition": "none"}}
-    # create_service takes no `user`: only the docker spawner gets it.
-    assert "extra_create_kwargs" not in c.DockerSpawner
+    spawner = SchoolSwarmSpawner(user=ADA)
+    assert spawner.extra_container_spec == {"user": "root"}
+    assert spawner.extra_endpoint_spec == {"mode": "dnsrr"}
+    assert spawner.extra_task_spec == {"restart_policy": {"Condition": "none"}}
+    # A site's own settings still win (extra_config).
+    own = {"restart_policy": {"Condition": "on-failure"}}
+    site = Config({"SwarmSpawner": {"extra_task_spec": own}})
+    assert SchoolSwarmSpawner(config=site, user=ADA).extra_task_spec == own
     assert c.DockerSpawner.volumes == {"schoolhub-home-{username}": "/home/{raw_username}"}
 
 

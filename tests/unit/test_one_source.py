@@ -110,3 +110,10 @@ def test_labels_are_the_spawners():
     variables = role_variables()
     assert variables["_jupyterhub_user_label"] == spawner.USER_LABEL
     assert variables["_jupyterhub_home_label"] == spawner.HOME_LABEL.format("")
+
+
+def test_the_hub_reads_its_settings_where_the_role_puts_them():
+    hub_dir = role_variables()["_jupyterhub_hub_dir"]
+    assert str(config.SETTINGS) == f"{hub_dir}/schoolhub.yaml"
+    run = (ROLE / "tasks/run.yml").read_text()
+    assert "'/schoolhub.yaml:' ~ _jupyterhub_hub_dir ~ '/schoolhub.yaml:ro'" in run

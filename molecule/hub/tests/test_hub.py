@@ -18,6 +18,20 @@ def test_student_signs_in_and_gets_jupyterlab(running, hub_url):
 
 
 @same_on_every_release
+def test_jupyterlab_asks_a_student_nothing_at_the_first_start(running):
+    """No prompt a class would each dismiss, nothing fetched from the internet:
+    JupyterLab's news and update check are off in the image."""
+    ada = running("ada")
+    setting = "lab/api/settings/@jupyterlab/apputils-extension:notification"
+    answer = requests.get(f"{ada.url}/user/ada/{setting}", headers=ada.headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    # The image's overrides.json: the schema's defaults, as JupyterLab gets them.
+    schema = answer.json()["schema"]["properties"]
+    defaults = (schema["fetchNews"]["default"], schema["checkForUpdates"]["default"])
+    assert defaults == ("false", False), schema
+
+
+@same_on_every_release
 def test_non_member_is_refused_with_a_clear_page(hub_url):
     eve = client.sign_in(hub_url, "eve")
     assert eve.refused

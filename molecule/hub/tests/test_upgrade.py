@@ -3,6 +3,7 @@ to date, and every user, group, admin flag and running server stays. Going
 back to an older JupyterHub is refused before anything changes. Runs last: it
 starts the hub again from an empty database at an older JupyterHub."""
 
+import pytest
 from conftest import container, on_the_shorter_chain, run_playbook
 
 from schoolhub.lab import client
@@ -26,13 +27,14 @@ def versions(host) -> tuple[str, str]:
 
 
 @on_the_shorter_chain
+@pytest.mark.timeout(2400)  # builds two images (hub, single-user) of the older JupyterHub
 def test_a_newer_jupyterhub_keeps_everyone_and_an_older_one_is_refused(running, host, hub_url):
     # A site that ran the older JupyterHub: its hub, from an empty database.
     host.check_output(
         "docker rm -f jupyterhub $(docker ps -aq --filter name=^jupyter-)"
         " && docker volume rm schoolhub-hub-data"
     )
-    run_playbook("site.yml", f"jupyterhub_version={OLDER}")
+    run_playbook("site.yml", f"jupyterhub_version={OLDER}", timeout=1500)
     older, old_schema = versions(host)
     assert older == OLDER
     # Its course: a student with a running server, a TA, a group.

@@ -8,18 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from dataclasses import dataclass
 
 import requests
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from schoolhub.ops import HubError, wait  # noqa: F401 (the tests' too)
+
 TIMEOUT = 30  # seconds, for one HTTP request
-
-
-class HubError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -143,20 +140,3 @@ async def type_in(url: str, headers: dict, command: str) -> tuple[int, str]:
                 return int(found.group(2)), found.group(1)
     finally:
         connection.close()
-
-
-def wait(condition, seconds: float, what: str, every: float = 1.0):
-    """Poll `condition` until it is true, at most `seconds`; errors count as not yet."""
-    deadline = time.monotonic() + seconds
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-            if result:
-                return result
-        except (requests.RequestException, HubError) as error:
-            last_error = error
-        time.sleep(every)
-    raise TimeoutError(
-        f"waited {seconds:.0f}s for {what}" + (f" ({last_error})" if last_error else "")
-    )

@@ -289,7 +289,7 @@ def start_hosts(lab: Lab, host_os: str, hosts: dict[str, tuple[str, list[str]]])
     network and wait until they have booted; return the base image and its archive."""
     mirror = images.debian_mirror()
     host_image = images.build_host(images.HOST_OSES[host_os], mirror, images.DEFAULT_CA_DIR)
-    base = images.build_base(images.HOST_OSES[host_os].suite, mirror)
+    base = images.build_base(images.IMAGES_SUITE, mirror)
     archive = images.save_archive(base, ROOT / "build/images")
     create_network(lab)
     for name, (hostname, ports) in hosts.items():

@@ -46,6 +46,12 @@ HOST_OSES = {
 }
 
 
+# The base of the images the roles build in the hosts (hub, proxy, single-user,
+# TLS front): Debian 13, as the role's default (debian:trixie-slim), whatever
+# the host's own release. So every chain can load the images one chain built.
+IMAGES_SUITE = HOST_OSES["debian13"].suite
+
+
 class BuildError(RuntimeError):
     pass
 
@@ -193,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         "what",
         choices=["host", "base", "archive"],
         help="host: the test-host image; base: the Debian base image; "
-        "archive: the base image saved as a file (for hosts without a registry)",
+        "archive: the base of the images built in the hosts (Debian 13 whatever --os), "
+        "saved as a file (for hosts without a registry)",
     )
     parser.add_argument(
         "--os",
@@ -214,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.what == "base":
             print(build_base(host_os.suite, mirror))
         elif args.what == "archive":
-            print(save_archive(build_base(host_os.suite, mirror), Path("build/images")))
+            print(save_archive(build_base(IMAGES_SUITE, mirror), Path("build/images")))
         else:
             print(build_host(host_os, mirror, args.ca_dir))
     except BuildError as error:
