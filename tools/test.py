@@ -31,6 +31,8 @@ from xml.sax.saxutils import quoteattr
 
 import yaml
 
+from schoolhub.lab.images import IMAGES_OS
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv/bin"
 REPORTS = ROOT / "build/reports"
@@ -93,7 +95,16 @@ def test_sequence(scenario: str) -> list[str]:
     raise SystemExit(f"no test_sequence for the scenario {scenario}")
 
 
-STEP_MINUTES = {"create": 15, "prepare": 10, "syntax": 5, "converge": 40, "idempotence": 20, "verify": 55}
+# The step that saves the base of the images built in the hosts (every release's).
+IMAGES_ARCHIVE = f"images-{IMAGES_OS}:archive"
+STEP_MINUTES = {
+    "create": 15,
+    "prepare": 10,
+    "syntax": 5,
+    "converge": 40,
+    "idempotence": 20,
+    "verify": 55,
+}
 
 
 def molecule_steps(scenario: str) -> list[Step]:
@@ -130,7 +141,7 @@ def chains() -> list[Chain]:
         # The test-host image of each release, and (once) the base of the images
         # the roles build in the hosts, built before any chain needs them.
         images = [python, "-m", "schoolhub.lab.images"]
-        wanted = ("host", "archive") if host_os == "debian13" else ("host",)
+        wanted = ("host", "archive") if host_os == IMAGES_OS else ("host",)
         steps = [Step(what, [*images, what, "--os", host_os], 20 * MINUTE) for what in wanted]
         found.append(Chain(f"images-{host_os}", steps, light=True))
     # The hub scenario on Debian 13 builds every image from scratch
@@ -152,7 +163,7 @@ def chains() -> list[Chain]:
             "HOST_OS": host_os,
             "MOLECULE_EPHEMERAL_DIRECTORY": str(ROOT / "build/molecule" / name),
         }
-        after = [f"images-{host_os}:host", "images-debian13:archive", *after]
+        after = [f"images-{host_os}:host", IMAGES_ARCHIVE, *after]
         found.append(Chain(name, molecule_steps(scenario), env, after))
     lab = [python, "-m", "schoolhub.lab.hosts"]
     steps = [
@@ -167,7 +178,7 @@ def chains() -> list[Chain]:
     env = {**LAB_TEST_ENV, "HOST_OS": "debian13"}
     # The longest chains first, the short HTTPS one last: the end of the run,
     # when fewer chains than places are left, is the shortest.
-    lab_test = Chain("lab-test", steps, env, ["images-debian13:archive", "hub-debian13:converge"])
+    lab_test = Chain("lab-test", steps, env, [IMAGES_ARCHIVE, "hub-debian13:converge"])
     found.insert([c.name for c in found].index("swarm-debian13") + 1, lab_test)
     return found
 

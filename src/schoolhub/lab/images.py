@@ -49,7 +49,8 @@ HOST_OSES = {
 # The base of the images the roles build in the hosts (hub, proxy, single-user,
 # TLS front): Debian 13, as the role's default (debian:trixie-slim), whatever
 # the host's own release. So every chain can load the images one chain built.
-IMAGES_SUITE = HOST_OSES["debian13"].suite
+IMAGES_OS = "debian13"
+IMAGES_SUITE = HOST_OSES[IMAGES_OS].suite
 
 
 class BuildError(RuntimeError):
