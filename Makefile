@@ -11,6 +11,8 @@ REPORTS := build/reports
 HOST_OS ?= debian13
 # Hosts that run users' servers in `make lab` (0: the hub host runs them).
 WORKERS ?= 2
+# Students who start at once in `make bench`.
+N ?= 50
 # `make molecule-<scenario> UNTIL=converge` stops there and keeps the hosts.
 UNTIL ?=
 # The test runner: its chains (scenario-os, lab-test) and steps are listed by
@@ -20,7 +22,7 @@ RUN_TESTS = $(BIN)/python tools/test.py
 export HOST_OS
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: docs help venv system docker lint unit molecule-% test clean lab lab-down lab-test
+.PHONY: docs help venv system docker lint unit molecule-% test clean lab lab-down lab-test bench
 
 help:  ## Show the targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +68,9 @@ lab-down: venv  ## Remove everything the lab created (containers, volumes, netwo
 
 lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in, backup/restore round trip; removed after
 	$(RUN_TESTS) images-debian13 lab-test
+
+bench: venv system docker  ## The 9:00 storm: N=50 students start at once on a lab of its own, against plain docker run
+	$(BIN)/python -m schoolhub.lab.bench lab --users $(N)
 
 docs: venv  ## Regenerate the README's role-variable reference from the argument specs
 	$(BIN)/python tools/docs.py

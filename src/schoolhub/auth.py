@@ -1,5 +1,15 @@
-"""NativeAuthenticator made to work with JupyterHub 5 and 6.
+"""The hub's authenticators: GitHub's without a second check right after sign-in,
+and NativeAuthenticator made to work with JupyterHub 5 and 6.
 
+GitHub: the hub checks a user's teams again before each start
+(refresh_pre_spawn), so a student removed from the class cannot start a
+server. Right after sign-in (the hub sends a new user straight to the spawn
+page) that check asks GitHub what it has just answered; when a whole class
+signs in at once, it held the spawn back past the one second the spawn page
+waits, and students landed on "Your server is not running" (make bench, N=50:
+every start failed so). A check younger than JUST_CHECKED seconds is trusted.
+
+NativeAuthenticator:
 NativeAuthenticator 1.3.0 (its newest release) has two incompatibilities in
 its login handler, both seen here as HTTP 500 on sign-in:
 - it times logins with `self.statsd`, which JupyterHub 5 removed;
@@ -7,7 +17,23 @@ its login handler, both seen here as HTTP 500 on sign-in:
   NativeAuthenticator's `_render` does not accept.
 """
 
+import time
+
 from nativeauthenticator import NativeAuthenticator, handlers
+from oauthenticator.github import GitHubOAuthenticator
+
+JUST_CHECKED = 60  # seconds
+
+
+class SchoolGitHubOAuthenticator(GitHubOAuthenticator):
+    """GitHubOAuthenticator (settings: c.GitHubOAuthenticator.*) that trusts a
+    sign-in or refresh of the last JUST_CHECKED seconds."""
+
+    async def refresh_user(self, user, handler=None, **kwargs):
+        checked = getattr(user, "_auth_refreshed", None)
+        if checked is not None and time.monotonic() - checked < JUST_CHECKED:
+            return True
+        return await super().refresh_user(user, handler, **kwargs)
 
 
 class _NoTimer:

@@ -150,6 +150,8 @@ def test_team_changes_apply_at_refresh(make):
     assert c.GitHubOAuthenticator.manage_groups is True
     assert c.GitHubOAuthenticator.refresh_pre_spawn is True
     assert "read:org" in c.GitHubOAuthenticator.scope
+    # Its subclass that trusts a check just made (schoolhub.auth).
+    assert c.JupyterHub.authenticator_class == "schoolhub.auth.SchoolGitHubOAuthenticator"
 
 
 def test_groups_come_only_from_the_configured_org(make):
@@ -392,3 +394,19 @@ def test_no_shares_no_mounts(make):
 
 def test_share_paths_must_be_absolute(make):
     assert "shares.data" in error_of(make, {"shares": {"data": "mnt/data"}})
+
+
+def test_the_hubs_sqlite_database_uses_a_write_ahead_log(make, tmp_path):
+    from sqlalchemy import create_engine, event, text
+    from sqlalchemy.engine import Engine
+
+    from schoolhub import config
+
+    if event.contains(Engine, "connect", config.wal_mode):  # an earlier test's
+        event.remove(Engine, "connect", config.wal_mode)
+    make()  # configuring the hub registers it for every engine of the process
+    engine = create_engine(f"sqlite:///{tmp_path}/jupyterhub.sqlite")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+    engine.dispose()

@@ -73,6 +73,38 @@ def test_new_users_go_to_the_least_busy_ready_node():
     assert pick_node(nodes, {}) == "w1"  # ties: by name
 
 
+def test_a_class_starting_at_once_is_spread_over_the_nodes(monkeypatch):
+    """Their tasks are not running yet when the next student is placed: the
+    starts in flight count, so the nodes' counts differ by one at most."""
+    from dockerspawner import SwarmSpawner
+
+    async def no_running_servers(self):
+        await asyncio.sleep(0)
+        return count_by_node([], set(), {})
+
+    async def nodes(self):
+        return [node("w1"), node("w2")]
+
+    async def started(self):
+        await asyncio.sleep(0.01)  # the service's task starts meanwhile
+        return ("10.0.0.1", 8888)
+
+    monkeypatch.setattr(SchoolSwarmSpawner, "servers_per_node", no_running_servers)
+    monkeypatch.setattr(SchoolSwarmSpawner, "nodes", nodes)
+    monkeypatch.setattr(SwarmSpawner, "start", started)
+    spawners = [
+        SchoolSwarmSpawner(user=SimpleNamespace(name=f"s{n}", id=n, admin=False)) for n in range(7)
+    ]
+
+    async def storm():
+        await asyncio.gather(*(spawner.start() for spawner in spawners))
+
+    asyncio.run(storm())
+    placed = [spawner.node for spawner in spawners]
+    assert sorted((placed.count("w1"), placed.count("w2"))) == [3, 4]
+    assert not +SchoolSwarmSpawner.starting  # nothing left in flight
+
+
 def test_drained_or_down_nodes_get_nobody():
     with pytest.raises(NodeGone):
         pick_node([node("w1", active=False), node("w2", ready=False)], {})

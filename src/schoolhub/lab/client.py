@@ -31,16 +31,16 @@ class Signin:
         return self.page.status_code == 403
 
 
-def sign_in(hub_url: str, login: str) -> Signin:
+def sign_in(hub_url: str, login: str, timeout: float = TIMEOUT) -> Signin:
     """Sign in as `login` through the fake GitHub's page, like a browser."""
     session = requests.Session()
-    page = session.get(f"{hub_url}/hub/oauth_login", timeout=TIMEOUT)
+    page = session.get(f"{hub_url}/hub/oauth_login", timeout=timeout)
     page.raise_for_status()
     form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
     if f'value="{login}"' not in page.text:
         raise HubError(f"the fake GitHub offers no user {login}")
     form["login"] = login
-    landed = session.post(page.url.split("?")[0], data=form, timeout=TIMEOUT)
+    landed = session.post(page.url.split("?")[0], data=form, timeout=timeout)
     return Signin(session, landed)
 
 
