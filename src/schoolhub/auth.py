@@ -26,13 +26,31 @@ JUST_CHECKED = 60  # seconds
 
 
 class SchoolGitHubOAuthenticator(GitHubOAuthenticator):
-    """GitHubOAuthenticator (settings: c.GitHubOAuthenticator.*) that trusts a
-    sign-in or refresh of the last JUST_CHECKED seconds."""
+    """GitHubOAuthenticator (settings: c.GitHubOAuthenticator.*) that does not
+    ask GitHub again within JUST_CHECKED seconds (and never longer than
+    auth_refresh_age) of having asked it for that user: at sign-in or at a
+    refresh that did ask. A skipped check does not extend that time, so team
+    changes still apply at the next refresh."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.asked: dict[str, float] = {}  # user name -> when GitHub last answered for them
+
+    def recently_asked(self, name: str) -> bool:
+        asked = self.asked.get(name)
+        window = min(JUST_CHECKED, self.auth_refresh_age)
+        return asked is not None and time.monotonic() - asked < window
+
+    async def authenticate(self, handler, data=None, **kwargs):
+        model = await super().authenticate(handler, data, **kwargs)
+        if model:
+            self.asked[self.normalize_username(model["name"])] = time.monotonic()
+        return model
 
     async def refresh_user(self, user, handler=None, **kwargs):
-        checked = getattr(user, "_auth_refreshed", None)
-        if checked is not None and time.monotonic() - checked < JUST_CHECKED:
+        if self.recently_asked(user.name):
             return True
+        self.asked[user.name] = time.monotonic()
         return await super().refresh_user(user, handler, **kwargs)
 
 

@@ -2,38 +2,48 @@
 NativeAuthenticator's login handler works on JupyterHub 5+ (no statsd)."""
 
 import asyncio
-import time
 from types import SimpleNamespace
 
 from nativeauthenticator import handlers
 from oauthenticator.github import GitHubOAuthenticator
 
 from schoolhub.auth import (
-    JUST_CHECKED,
     LoginHandler,
     SchoolGitHubOAuthenticator,
     SchoolNativeAuthenticator,
 )
 
 
-def test_teams_are_checked_again_before_a_start_unless_just_checked(monkeypatch):
-    asked = []
+def test_github_is_asked_again_unless_it_just_answered_for_that_user(monkeypatch):
+    """Right after sign-in, the check before the start is skipped; any later
+    refresh asks GitHub, even when the user was active all along (a skipped
+    check does not count as an answer)."""
+    from schoolhub import auth
+
+    asked, now = [], [1000.0]
+
+    async def sign_in(self, handler, data=None, **kwargs):
+        return {"name": "Ada"}
 
     async def ask_github(self, user, handler=None, **kwargs):
         asked.append(user.name)
         return False  # e.g. removed from the class: must sign in again
 
+    monkeypatch.setattr(GitHubOAuthenticator, "authenticate", sign_in)
     monkeypatch.setattr(GitHubOAuthenticator, "refresh_user", ask_github)
-    authenticator = SchoolGitHubOAuthenticator()
-    now = time.monotonic()
-    just_signed_in = SimpleNamespace(name="ada", _auth_refreshed=now - 2)
-    earlier = SimpleNamespace(name="grace", _auth_refreshed=now - JUST_CHECKED - 1)
-    never = SimpleNamespace(name="alan", _auth_refreshed=None)
+    monkeypatch.setattr(auth.time, "monotonic", lambda: now[0])
+    authenticator = SchoolGitHubOAuthenticator(auth_refresh_age=15)
+    ada, alan = SimpleNamespace(name="ada"), SimpleNamespace(name="alan")
     refresh = authenticator.refresh_user
-    assert asyncio.run(refresh(just_signed_in)) is True
-    assert asyncio.run(refresh(earlier)) is False
-    assert asyncio.run(refresh(never)) is False
-    assert asked == ["grace", "alan"]
+
+    asyncio.run(authenticator.authenticate(handler=None))
+    now[0] += 2  # the spawn page, right after sign-in
+    assert asyncio.run(refresh(ada)) is True and asked == []
+    now[0] += 10  # active, a refresh within the window: still the sign-in's answer
+    assert asyncio.run(refresh(ada)) is True and asked == []
+    now[0] += 4  # 16 s after sign-in: past auth_refresh_age (15), asked
+    assert asyncio.run(refresh(ada)) is False and asked == ["ada"]
+    assert asyncio.run(refresh(alan)) is False and asked == ["ada", "alan"]  # never asked here
 
 
 def test_login_is_served_by_our_handler_and_the_rest_unchanged():

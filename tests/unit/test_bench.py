@@ -109,3 +109,21 @@ def test_the_bench_class_is_its_own_org_with_its_students_and_one_ta():
         "student002",
         "student003",
     }
+
+
+def test_the_results_are_written_as_json_markdown_and_a_plot(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    raw = bench.result_of([bench.Start(f"r{n}", ok=True, ready=10.0 + n) for n in range(10)])
+    ours = bench.result_of(
+        [bench.Start(f"s{n}", ok=True, ready=12.0 + n) for n in range(9)]
+        + [bench.Start("s9", reason="sign-in: HubError: sign-in page 429: Too many users")]
+    )
+    ours["vs_raw"] = bench.ratios(ours, raw)
+    results = {"users": 10, "when": "2026-11-24T10:00:00Z", "storms": {"raw": raw, "cold": ours}}
+    directory = bench.write_results(results)
+    assert directory == tmp_path / "2026-11-24T100000Z"
+    summary = (directory / "summary.md").read_text()
+    assert "| cold | 1 | 16.00 | 20.00 | 20.00 | 1.05 |" in summary
+    assert "- cold: 1 × sign-in: HubError: sign-in page 429: Too many users" in summary
+    assert (directory / "storm.png").read_bytes()[:4] == b"\x89PNG"
+    assert '"failed": 1' in (directory / "results.json").read_text()

@@ -7,6 +7,7 @@ image, mounts and limits, are the baseline.
     python -m schoolhub.lab.bench storm --hub URL --token TOKEN [--users 50]
         # any hub: users bench-001... made through the REST API with an admin's
         # token (no GitHub sign-in), started at once, stopped and removed after
+        # (their home volumes stay: named as the site's jupyterhub_home_volume)
 
 `lab` signs each student in through the lab's fake GitHub (the OAuth flow a
 browser follows: sign-in page, callback, the hub's spawn and pending pages,
@@ -760,26 +761,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.users <= 500:
         parser.error(f"--users (N): from 1 to 500, got {args.users}")
-    try:
+    if args.mode == "storm" and not (args.hub and args.token):
+        parser.error("storm needs --hub and --token (or JUPYTERHUB_API_TOKEN): an admin's")
+
+    def run() -> None:
         if args.mode == "lab":
             results = run_lab(args.users, args.os, args.keep, args.again)
         else:
-            if not (args.hub and args.token):
-                parser.error("storm needs --hub and --token (or JUPYTERHUB_API_TOKEN): an admin's")
             results = run_any_hub(args.hub.rstrip("/"), args.token, args.users)
-    except (
-        images.BuildError,
-        client.HubError,
-        subprocess.CalledProcessError,
-        subprocess.TimeoutExpired,
-        TimeoutError,
-    ) as error:
-        say(f"error: {error}")
-        return 1
-    directory = write_results(results)
-    print(markdown(results))
-    say(f"results in {directory}")
-    return 0
+        directory = write_results(results)
+        print(markdown(results))
+        say(f"results in {directory}")
+
+    return images.exit_code(run, (*hosts.FAILURES, client.HubError), say)
 
 
 if __name__ == "__main__":

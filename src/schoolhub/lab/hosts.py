@@ -81,6 +81,15 @@ IMAGE_CACHE = ROOT / "build/image-cache"
 NETWORKS = ipaddress.ip_network("10.203.0.0/16")
 
 
+# What a lab command reports as one line (no traceback): a build, a command or a wait failed.
+FAILURES = (
+    images.BuildError,
+    subprocess.CalledProcessError,
+    subprocess.TimeoutExpired,
+    TimeoutError,
+)
+
+
 @dataclass(frozen=True)
 class Lab:
     name: str = "schoolhub-lab"
@@ -397,25 +406,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0 <= args.workers <= MAX_WORKERS:
         parser.error(f"--workers (WORKERS): from 0 to {MAX_WORKERS}, got {args.workers}")
-    try:
-        lab = Lab(args.name, args.subnet, args.port, args.github_port, args.settings)
-        if args.action == "up":
-            up(lab, args.os, args.workers)
-        elif args.action == "down":
-            down(lab)
-        elif args.action == "create":
-            molecule_create(args.os, args.platforms)
-        else:
-            molecule_destroy(args.os)
-    except (
-        images.BuildError,
-        subprocess.CalledProcessError,
-        subprocess.TimeoutExpired,
-        TimeoutError,
-    ) as error:
-        say(f"error: {error}")
-        return 1
-    return 0
+    lab = Lab(args.name, args.subnet, args.port, args.github_port, args.settings)
+    actions = {
+        "up": lambda: up(lab, args.os, args.workers),
+        "down": lambda: down(lab),
+        "create": lambda: molecule_create(args.os, args.platforms),
+        "destroy": lambda: molecule_destroy(args.os),
+    }
+    return images.exit_code(actions[args.action], FAILURES, say)
 
 
 if __name__ == "__main__":

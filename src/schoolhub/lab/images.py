@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     host_os = HOST_OSES[args.os]
-    try:
+
+    def build() -> None:
         mirror = debian_mirror()
         if args.what == "base":
             print(build_base(host_os.suite, mirror))
@@ -225,8 +226,17 @@ def main(argv: list[str] | None = None) -> int:
             print(save_archive(build_base(IMAGES_SUITE, mirror), Path("build/images")))
         else:
             print(build_host(host_os, mirror, args.ca_dir))
-    except BuildError as error:
-        log(f"error: {error}")
+
+    return exit_code(build, (BuildError,), log)
+
+
+def exit_code(action, failures: tuple, say) -> int:
+    """A command's exit code: run `action`; one of the `failures` is told in
+    one line with `say` (no traceback) and gives 1."""
+    try:
+        action()
+    except failures as error:
+        say(f"error: {error}")
         return 1
     return 0
 
