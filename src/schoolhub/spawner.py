@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
-from docker.errors import APIError
+from docker.errors import APIError, NotFound
 from docker.types import Mount, ServiceMode
 from dockerspawner import DockerSpawner, SwarmSpawner
 from tornado import web
@@ -139,6 +139,21 @@ class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
             "security_opt": [] if sudo else ["no-new-privileges"],
         }
         return await super().start()
+
+    async def remove_object(self):
+        """Remove the container and wait (bounded) until it is gone. With
+        auto_remove (remove_containers) Docker may still be removing it when
+        the call returns ("removal in progress"), and a quick restart then
+        fails with a name conflict (HTTP 500 to the user; seen on a busy
+        Debian 12 host in make test)."""
+        await super().remove_object()
+        for _ in range(STOP_WAIT):
+            try:
+                await self.docker("inspect_container", self.object_id)
+            except NotFound:
+                return
+            await asyncio.sleep(1)
+        self.log.warning("%s still not removed after %ss", self.object_name, STOP_WAIT)
 
 
 class NodeGone(web.HTTPError):

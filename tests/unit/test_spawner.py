@@ -21,6 +21,29 @@ def spawner():
     return SchoolDockerSpawner(config=c)
 
 
+def test_a_removed_container_is_gone_before_a_restart_can_create_it(spawner, monkeypatch):
+    """Docker may still be removing it (auto_remove): a restart would conflict."""
+    from docker.errors import NotFound
+
+    spawner.object_id = "c1"
+    calls, states = [], iter([{"State": "removing"}, {"State": "removing"}])
+
+    async def docker(method, *args, **kwargs):
+        calls.append(method)
+        if method == "inspect_container":
+            try:
+                return next(states)
+            except StopIteration:
+                raise NotFound("gone") from None
+        return None
+
+    monkeypatch.setattr(spawner, "docker", docker)
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(asyncio, "sleep", lambda _: real_sleep(0))
+    asyncio.run(spawner.remove_object())
+    assert calls == ["remove_container", *["inspect_container"] * 3]
+
+
 def test_students_get_read_only_shares_and_keep_their_home(spawner):
     volumes = spawner.volumes_for(admin=False)
     assert volumes["/mnt/data"]["mode"] == "ro"
