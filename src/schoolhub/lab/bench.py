@@ -121,17 +121,9 @@ def progress(session: requests.Session, url: str, headers: dict, deadline: float
     raise client.HubError("progress: the stream ended before the server was ready")
 
 
-def until_answers(get, deadline: float, every: float = 0.5) -> None:
-    """Call `get` (returns True when the server answered) until it does."""
-    last = ""
-    while time.monotonic() < deadline:
-        try:
-            if get():
-                return
-        except requests.RequestException as error:
-            last = f" ({type(error).__name__})"
-        time.sleep(every)
-    raise TimeoutError(f"no answer within the patience{last}")
+def until_answers(get, deadline: float) -> None:
+    """Call `get` (True when the server answered) every half second until it does."""
+    client.wait(get, deadline - time.monotonic(), "an answer within the patience", every=0.5)
 
 
 def sign_in_and_start(hub: str, login: str, t0: float, start: Start) -> None:
@@ -633,13 +625,9 @@ def write_results(results: dict) -> Path:
 
 def timed_playbook(lab: hosts.Lab, log: Path) -> tuple[float, dict]:
     """site.yml on the lab: its seconds and each host's `changed` count."""
-    command = hosts.playbook_command(
-        [hosts.TEST_HOSTS_VARS, ROOT / "inventory/lab", lab.inventory], "site.yml"
-    )
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     began = time.monotonic()
     with log.open("w") as out:
-        subprocess.run(command, check=True, env=env, cwd=ROOT, stdout=out, timeout=3600)
+        hosts.run_playbook(lab, "site.yml", log=out)
     changed = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", log.read_text(), re.M))
     return time.monotonic() - began, {host: int(n) for host, n in changed.items()}
 

@@ -277,13 +277,14 @@ def playbook_command(
     return command + [arg for extra in extra_vars for arg in ("-e", extra)]
 
 
-def run_playbook(lab: Lab, playbook: str = "site.yml", *extra_vars: str) -> None:
-    """Run one of the real playbooks against the lab's hosts."""
+def run_playbook(lab: Lab, playbook: str = "site.yml", *extra_vars: str, log=None) -> None:
+    """Run one of the real playbooks against the lab's hosts (its output into
+    the open file `log` if given)."""
     say(f"running playbooks/{playbook} (a first site.yml builds images: several minutes)...")
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     inventories = [TEST_HOSTS_VARS, ROOT / "inventory/lab", lab.inventory]
     command = playbook_command(inventories, playbook, *extra_vars)
-    subprocess.run(command, check=True, env=env, cwd=ROOT, timeout=3600)
+    subprocess.run(command, check=True, env=env, cwd=ROOT, stdout=log, timeout=3600)
 
 
 def wait_for_hub(url: str, seconds: int = 180) -> None:
