@@ -98,6 +98,9 @@ DEFAULTS: dict[str, Any] = {
         "http_timeout": 180,
         "environment": {},
         "remove_containers": True,
+        # Choices on the spawn page (PROFILE below); none: no page, every
+        # server as above.
+        "profiles": [],
     },
     # The NFS shares as mounted on the hosts that run users' servers ("" = none).
     "shares": {
@@ -129,6 +132,21 @@ class ConfigError(ValueError):
     """The YAML is wrong; the message names the key."""
 
 
+# One choice on the spawn page ("Standard", "Big data day", "R"): empty or 0
+# means the server's usual value (spawner.image, the user's limits).
+PROFILE: dict[str, Any] = {
+    "name": "",  # in links and the API: /hub/spawn?profile=big-data
+    "display_name": "",  # as students read it (default: the name)
+    "description": "",
+    "image": "",
+    "cpu_limit": 0.0,
+    "mem_limit": "",
+    "admin_only": False,  # TAs only: students neither see nor start it
+    "default": False,  # pre-selected (default: the first one students may use)
+}
+PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
 def merge(defaults: dict, given: dict, path: str = "") -> dict:
     """Deep-merge `given` over a copy of `defaults`; unknown keys and wrong types are errors."""
     result = copy.deepcopy(defaults)
@@ -158,6 +176,46 @@ def slugify(team_name: str) -> str:
 
 
 PUBLIC_URL_RE = re.compile(r"^https?://[^/]+$")
+
+
+def profiles(given: list) -> list[dict]:
+    """The spawn page's choices, every key filled in and exactly one default;
+    a wrong one is an error naming it."""
+    result = []
+    for index, entry in enumerate(given, start=1):
+        where = f"spawner.profiles: profile {index}"
+        if isinstance(entry, dict) and entry.get("name"):
+            where += f" ({entry['name']})"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: must be a mapping (name: ..., description: ...)")
+        try:
+            profile = merge(PROFILE, entry)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        if not PROFILE_NAME_RE.match(profile["name"]):
+            raise ConfigError(
+                f"{where}: name {profile['name']!r} must be lower-case letters, digits and -"
+            )
+        if profile["name"] in {p["name"] for p in result}:
+            raise ConfigError(f"{where}: the name {profile['name']!r} is used twice")
+        if profile["mem_limit"] and not SIZE_RE.match(profile["mem_limit"]):
+            raise ConfigError(f"{where}: mem_limit {profile['mem_limit']!r} is not a size like 8G")
+        if profile["cpu_limit"] < 0:
+            raise ConfigError(f"{where}: cpu_limit must be 0 (the user's) or more")
+        if profile["default"] and profile["admin_only"]:
+            raise ConfigError(f"{where}: the default cannot be for TAs only")
+        profile["display_name"] = profile["display_name"] or profile["name"]
+        result.append(profile)
+    if result:
+        defaults = [p["name"] for p in result if p["default"]]
+        if len(defaults) > 1:
+            raise ConfigError(f"spawner.profiles: only one default, got {', '.join(defaults)}")
+        students = [p for p in result if not p["admin_only"]]
+        if not students:
+            raise ConfigError("spawner.profiles: every profile is for TAs only: students need one")
+        if not defaults:
+            students[0]["default"] = True
+    return result
 
 
 def validate(cfg: dict) -> None:
@@ -203,6 +261,7 @@ def validate(cfg: dict) -> None:
     for key in ("start_timeout", "http_timeout", "pids_limit", "cpu_limit"):
         if spawner[key] <= 0:
             raise ConfigError(f"spawner.{key}: must be positive, got {spawner[key]!r}")
+    profiles(spawner["profiles"])
     if (admin_cpu := spawner["admin_cpu_limit"]) < 0:
         raise ConfigError(f"spawner.admin_cpu_limit: 0 (as users') or more, got {admin_cpu!r}")
     if cfg["hub"]["concurrent_spawn_limit"] < 0:
@@ -390,6 +449,7 @@ def apply_spawner(c, cfg: dict) -> None:
     c.SchoolSpawner.pids_limit = sp["pids_limit"]
     c.Spawner.start_timeout = sp["start_timeout"]
     c.Spawner.http_timeout = sp["http_timeout"]
+    c.SchoolSpawner.profiles = profiles(sp["profiles"])
     apply_shares(c, cfg)
 
 

@@ -11,6 +11,7 @@ that holds their home volume.
 from __future__ import annotations
 
 import asyncio
+import html
 from collections import Counter
 from pathlib import Path
 from typing import ClassVar
@@ -19,7 +20,7 @@ from docker.errors import APIError, NotFound
 from docker.types import Mount, ServiceMode
 from dockerspawner import DockerSpawner, SwarmSpawner
 from tornado import web
-from traitlets import Bool, Dict, Float, Int, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 # What start.sh needs as root before it becomes the user (chown the home, add
@@ -40,6 +41,19 @@ SUDO_CAPS = [
 # Ports below 1024 need root again (Docker opens them to everyone), so an NFS
 # server's `secure` check means something.
 SYSCTLS = {"net.ipv4.ip_unprivileged_port_start": "1024"}
+
+
+class Refused(web.HTTPError):
+    """A start that cannot happen, as an HTTP error: the hub shows its message
+    to the user (on the spawn page and in the API's answer) instead of
+    "Internal Server Error"."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, "%s", message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class SchoolSpawner(Configurable):
@@ -76,18 +90,76 @@ class SchoolSpawner(Configurable):
         config=True,
         help="Most processes and threads in one server (a fork bomb stops there).",
     )
+    profiles = List(
+        Dict(),
+        config=True,
+        help="Choices on the spawn page, complete and checked (schoolhub.config.profiles): "
+        "name, display_name, description, image, cpu_limit, mem_limit, admin_only, default.",
+    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._user_limits = (self.mem_limit, self.cpu_limit)
         self._home_volumes = dict(self.volumes)
+        self._image = self.image
 
-    def limits(self, admin: bool) -> tuple:
-        """(mem_limit, cpu_limit) for a user who is, or is not, an admin now."""
+    @default("options_form")
+    def _profile_choice(self):
+        # A callable: which profiles a user sees depends on whether they are a TA now.
+        return lambda spawner: spawner.profile_form()
+
+    def offered(self, admin: bool) -> list[dict]:
+        return [p for p in self.profiles if admin or not p["admin_only"]]
+
+    def profile_form(self) -> str:
+        """Radio buttons, the default checked: a student who does not care
+        only presses Start. No page when there is nothing to choose."""
+        offered = self.offered(self.user.admin)
+        if len(offered) < 2:
+            return ""
+        rows = []
+        for p in offered:
+            name, text = html.escape(p["name"]), html.escape(p["display_name"])
+            if p["description"]:
+                text += f" <small>{html.escape(p['description'])}</small>"
+            checked = " checked" if p["default"] else ""
+            rows.append(
+                f'<div class="form-check"><input class="form-check-input" type="radio" '
+                f'name="profile" id="profile-{name}" value="{name}"{checked}>'
+                f'<label class="form-check-label" for="profile-{name}">{text}</label></div>'
+            )
+        return "<fieldset><legend>Server</legend>" + "".join(rows) + "</fieldset>"
+
+    @default("options_from_form")
+    def _profile_from_form(self):
+        # Also for links (/hub/spawn?profile=NAME): options_from_query calls it.
+        return lambda formdata: {"profile": (formdata.get("profile") or [""])[0]}
+
+    def chosen_profile(self) -> dict:
+        """The profile of this start ({} when the site has none); a name that
+        is unknown, or for TAs only, is refused with a message for the user."""
+        name = (self.user_options or {}).get("profile") or ""
+        if not self.profiles:
+            if name:
+                raise Refused(400, f"This hub has no profiles (asked for {name!r}).")
+            return {}
+        if not name:
+            return next(p for p in self.profiles if p["default"])
+        offered = {p["name"]: p for p in self.offered(self.user.admin)}
+        if name in offered:
+            return offered[name]
+        if any(p["name"] == name for p in self.profiles):
+            raise Refused(403, f"The profile {name!r} is for TAs only.")
+        raise Refused(400, f"No profile {name!r}; choose one of: {', '.join(offered)}.")
+
+    def limits(self, admin: bool, profile: dict | None = None) -> tuple:
+        """(mem_limit, cpu_limit) for a user who is, or is not, an admin now,
+        with this profile (its limits, where it sets them)."""
         mem, cpu = self._user_limits
         if admin:
             mem, cpu = self.admin_mem_limit or mem, self.admin_cpu_limit or cpu
-        return mem, cpu
+        profile = profile or {}
+        return profile.get("mem_limit") or mem, profile.get("cpu_limit") or cpu
 
     def volumes_for(self, admin: bool) -> dict:
         return {**self._home_volumes, **(self.admin_volumes if admin else self.student_volumes)}
@@ -104,8 +176,10 @@ class SchoolSpawner(Configurable):
         }
 
     async def start(self):
+        profile = self.chosen_profile()
         # Admin status can change at every sign-in (team membership): read it at each start.
-        self.mem_limit, self.cpu_limit = self.limits(self.user.admin)
+        self.mem_limit, self.cpu_limit = self.limits(self.user.admin, profile)
+        self.image = profile.get("image") or self._image
         self.volumes = self.volumes_for(self.user.admin)
         return await super().start()
 
@@ -156,17 +230,11 @@ class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
         self.log.warning("%s still not removed after %ss", self.object_name, STOP_WAIT)
 
 
-class NodeGone(web.HTTPError):
-    """The node holding a user's home cannot run their server. An HTTP error
-    (503), so that the hub shows its message to the user (on the spawn page
-    and in the API's answer) instead of "Internal Server Error"."""
+class NodeGone(Refused):
+    """The node holding a user's home cannot run their server."""
 
     def __init__(self, message: str):
-        super().__init__(503, "%s", message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+        super().__init__(503, message)
 
 
 # Seconds a stop waits for the old server to exit, and the task states that

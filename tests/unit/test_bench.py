@@ -127,3 +127,15 @@ def test_the_results_are_written_as_json_markdown_and_a_plot(tmp_path, monkeypat
     assert "- cold: 1 × sign-in: HubError: sign-in page 429: Too many users" in summary
     assert (directory / "storm.png").read_bytes()[:4] == b"\x89PNG"
     assert '"failed": 1' in (directory / "results.json").read_text()
+
+
+def test_each_step_of_a_start_is_timed_from_the_hosts_clocks():
+    assert bench.epoch("2026-11-25T01:50:03.250000000Z") == 1795571403.25
+    points = [
+        {"storm": 0.0, "created": 2.0, "started": 10.0, "ready": 30.0},
+        {"storm": 0.0, "created": 4.0, "ready": 40.0},  # no container seen: not in its spans
+    ]
+    spans = bench.spans(points, ["storm", "created", "started", "ready"])
+    assert spans["storm → created"] == {"n": 2, "p50": 2.0, "p95": 4.0}  # nearest rank
+    assert spans["created → started"] == {"n": 1, "p50": 8.0, "p95": 8.0}
+    assert spans["started → ready"]["p50"] == 20.0

@@ -256,6 +256,49 @@ def test_image_is_required(make):
     assert "spawner.image" in error_of(make, {"spawner": {"image": ""}})
 
 
+STANDARD = {"name": "standard", "display_name": "Standard", "description": "1 CPU, 2 GB"}
+BIG = {"name": "big-data", "display_name": "Big data day", "cpu_limit": 2, "mem_limit": "4G"}
+TA_TOOLS = {"name": "ta-tools", "admin_only": True, "image": "school/ta:1"}
+
+
+def test_no_profiles_no_spawn_page(make):
+    assert make().SchoolSpawner.profiles == []
+
+
+def test_profiles_are_complete_and_the_first_for_students_is_the_default(make):
+    c = make({"spawner": {"profiles": [TA_TOOLS, STANDARD, BIG]}})
+    ta_tools, standard, big = c.SchoolSpawner.profiles
+    assert standard == {**config.PROFILE, **STANDARD, "default": True}
+    assert big["default"] is False and big["image"] == "" and big["cpu_limit"] == 2
+    assert ta_tools["display_name"] == "ta-tools" and ta_tools["default"] is False
+
+
+def test_a_profile_can_be_the_default(make):
+    c = make({"spawner": {"profiles": [STANDARD, {**BIG, "default": True}]}})
+    assert [p["default"] for p in c.SchoolSpawner.profiles] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("profiles", "message"),
+    [
+        ("standard", "spawner.profiles: expected list, got 'standard'"),
+        (["standard"], "spawner.profiles: profile 1: must be a mapping"),
+        ([{"display_name": "Standard"}], "profile 1: name '' must be lower-case letters"),
+        ([{"name": "Big Data"}], "profile 1 (Big Data): name 'Big Data' must be lower-case"),
+        ([STANDARD, {"name": "standard"}], "profile 2 (standard): the name 'standard' is used"),
+        ([{**BIG, "mem_limit": "lots"}], "profile 1 (big-data): mem_limit 'lots' is not a size"),
+        ([{**BIG, "cpu_limit": -1}], "profile 1 (big-data): cpu_limit must be 0 (the user's)"),
+        ([{**BIG, "cpu": 2}], "profile 1 (big-data): cpu: unknown setting (known here: admin_only"),
+        ([{**BIG, "cpu_limit": "two"}], "profile 1 (big-data): cpu_limit: expected a number"),
+        ([STANDARD, {**TA_TOOLS, "default": True}], "profile 2 (ta-tools): the default cannot be"),
+        ([{**STANDARD, "default": True}, {**BIG, "default": True}], "only one default, got stan"),
+        ([TA_TOOLS], "spawner.profiles: every profile is for TAs only: students need one"),
+    ],
+)
+def test_a_wrong_profile_is_named(make, profiles, message):
+    assert message in error_of(make, {"spawner": {"profiles": profiles}})
+
+
 def test_containers_start_as_root_then_switch(make):
     c = make({"spawner": {"uid": 1000}})
     assert SchoolDockerSpawner(user=ADA).extra_create_kwargs == {"user": "root"}

@@ -298,3 +298,96 @@ def test_a_sites_own_constraints_stay_beside_ours(monkeypatch):
             "node.hostname == w2",
         ]
     assert spawner.extra_placement_spec == {"constraints": site}
+
+
+# --- Profiles: the spawn page's choices ----------------------------------------
+
+from dockerspawner import DockerSpawner  # noqa: E402
+
+from schoolhub.config import profiles as complete  # noqa: E402
+from schoolhub.spawner import Refused  # noqa: E402
+
+PROFILES = complete(
+    [
+        {"name": "standard", "display_name": "Standard", "description": "<1 CPU>"},
+        {"name": "big-data", "display_name": "Big data day", "cpu_limit": 2, "mem_limit": "4G"},
+        {"name": "ta-tools", "admin_only": True, "image": "school/ta:1"},
+    ]
+)
+
+
+def profiled(admin=False, profiles=PROFILES, **options):
+    user = SimpleNamespace(name="ada", id=1, admin=admin)
+    spawner = SchoolDockerSpawner(
+        user=user, profiles=profiles, image="school/notebook:1", mem_limit="1G", cpu_limit=1.0
+    )
+    spawner.user_options = options
+    return spawner
+
+
+def started(monkeypatch, spawner) -> tuple:
+    """(image, mem_limit, cpu_limit) that reach DockerSpawner.start."""
+    seen = []
+
+    async def start(self):
+        seen.append((self.image, self.mem_limit, self.cpu_limit))
+
+    monkeypatch.setattr(DockerSpawner, "start", start)
+    asyncio.run(spawner.start())
+    return seen[0]
+
+
+def test_students_see_their_profiles_with_the_default_checked():
+    form = asyncio.run(profiled().get_options_form())
+    assert form.count('type="radio"') == 2
+    assert 'value="standard" checked>' in form and 'value="big-data">' in form
+    assert "ta-tools" not in form
+    assert "Standard <small>&lt;1 CPU&gt;</small>" in form
+
+
+def test_tas_also_see_theirs():
+    assert 'value="ta-tools">' in asyncio.run(profiled(admin=True).get_options_form())
+
+
+def test_nothing_to_choose_no_page():
+    assert asyncio.run(profiled(profiles=PROFILES[::2]).get_options_form()) == ""
+    assert asyncio.run(profiled(profiles=[]).get_options_form()) == ""
+
+
+def test_the_form_and_a_link_choose_a_profile():
+    spawner = profiled()
+    assert spawner.run_options_from_form({"profile": ["big-data"]}) == {"profile": "big-data"}
+    assert spawner.options_from_query({"profile": ["ta-tools"]}) == {"profile": "ta-tools"}
+
+
+def test_the_chosen_profile_sets_the_image_and_limits(monkeypatch):
+    assert started(monkeypatch, profiled(profile="big-data")) == ("school/notebook:1", 4 << 30, 2)
+    assert started(monkeypatch, profiled(True, profile="ta-tools"))[0] == "school/ta:1"
+
+
+def test_no_choice_starts_the_default(monkeypatch):
+    assert started(monkeypatch, profiled()) == ("school/notebook:1", 1 << 30, 1.0)
+    assert started(monkeypatch, profiled(profile="")) == ("school/notebook:1", 1 << 30, 1.0)
+
+
+def test_a_profile_back_to_the_default_gets_the_sites_image_again(monkeypatch):
+    spawner = profiled(True, profile="ta-tools")
+    started(monkeypatch, spawner)
+    spawner.user_options = {"profile": "standard"}
+    assert started(monkeypatch, spawner)[0] == "school/notebook:1"
+
+
+@pytest.mark.parametrize(
+    "admin, profiles, name, status, message",
+    [
+        (False, PROFILES, "ta-tools", 403, "The profile 'ta-tools' is for TAs only."),
+        (False, PROFILES, "gpu", 400, "No profile 'gpu'; choose one of: standard, big-data."),
+        (True, [], "big-data", 400, "This hub has no profiles (asked for 'big-data')."),
+    ],
+)
+def test_a_profile_the_user_may_not_have_is_refused(
+    monkeypatch, admin, profiles, name, status, message
+):
+    with pytest.raises(Refused) as refused:
+        started(monkeypatch, profiled(admin, profiles, profile=name))
+    assert (refused.value.status_code, str(refused.value)) == (status, message)

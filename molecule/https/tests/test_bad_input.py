@@ -98,6 +98,12 @@ BAD = [
      "the same machine (the same address): schoolhub-https-host and twin"),
     ("the hub host also a worker", {"workers": [HOST]},
      "the hub host cannot also be a worker (in both: schoolhub-https-host)"),
+    ("profile named twice", {"jupyterhub_profiles": [{"name": "standard"}, {"name": "standard"}]},
+     "jupyterhub_profiles (spawner.profiles: profile 2 (standard): the name 'standard' is used"),
+    ("profile size", {"jupyterhub_profiles": [{"name": "big", "mem_limit": "lots"}]},
+     "jupyterhub_profiles (spawner.profiles: profile 1 (big): mem_limit 'lots' is not a size"),
+    ("profiles for TAs only", {"jupyterhub_profiles": [{"name": "ta", "admin_only": True}]},
+     "jupyterhub_profiles (spawner.profiles: every profile is for TAs only: students need one)"),
     ("two hub hosts", {"hub": ["twin"]},
      "The hub group needs exactly one host (it has 2: schoolhub-https-host, twin)"),
 ]  # fmt: skip

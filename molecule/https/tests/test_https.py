@@ -70,6 +70,8 @@ def test_a_browser_signs_in_over_https_with_hsts_and_only_secure_cookies(ip, acm
         f"https://{NAME}", "ada", ARTIFACTS / "https-jupyterlab.png", resolve={NAME: ip}
     )
     assert "JupyterLab" in landing.title
+    # A student who does not care about profiles (molecule.yml) only pressed Start.
+    assert landing.profiles == {"standard": True, "big-data": False}
     assert landing.headers["strict-transport-security"] == "max-age=31536000"
     ours = [c for c in landing.cookies if c["domain"].lstrip(".") == NAME]
     assert {c["name"] for c in ours} >= {"jupyterhub-session-id", "_xsrf", "jupyterhub-user-ada"}

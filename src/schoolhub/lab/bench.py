@@ -100,6 +100,7 @@ class Start:
     phase: str = "start"  # what it was doing (a failure's reason says it)
     requested: float | None = None  # the spawn request returned (sign-in, or POST)
     ready: float | None = None  # JupyterLab answered through the proxy
+    t0: float = 0.0  # the storm's start, as time.time() (to read the hosts' logs against)
 
 
 def progress(session: requests.Session, url: str, headers: dict, deadline: float) -> None:
@@ -238,6 +239,8 @@ def storm(users: list[str], begin) -> list[Start]:
     for thread in threads:
         thread.start()
     t0_box.append(time.monotonic())
+    for start in starts:
+        start.t0 = time.time()
     barrier.wait()
     for thread in threads:
         thread.join(PATIENCE + 120)
@@ -520,10 +523,99 @@ def raw_storm(workers: list[str], spec: dict, count: int) -> list[Start]:
         until_answers(lambda: requests.get(url, timeout=30).status_code == 200, t0 + PATIENCE)
 
     try:
-        return storm(list(placed), begin)
+        starts = storm(list(placed), begin)
+        times = {}
+        for worker in workers:
+            times.update(container_times(worker, RAW_LABEL))
+        return starts, raw_phases(starts, times)
     finally:
         for worker in workers:
             remove_raw(worker)
+
+
+# --- where a start's time goes ---------------------------------------------------
+
+# Jupyter Server's line once it serves.
+LISTENING = "is running at:"
+SERVICE_LABEL = "com.docker.swarm.service.name"
+HUB_CREATED = re.compile(r"Created service jupyter-(\S+) ")
+HUB_TOOK = re.compile(r"User (\S+) took [0-9.]+ seconds to start")
+
+
+def epoch(stamp: str) -> float:
+    """Docker's RFC 3339 time (nanoseconds, Z) as time.time()."""
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(whole + "+00:00").timestamp() + float(f"0.{fraction or 0}")
+
+
+def container_times(worker: str, label: str) -> dict[str, dict[str, float]]:
+    """Container name (without Swarm's task suffix) -> when it started and
+    when its Jupyter Server said it serves, for the worker's containers with `label`."""
+    script = (
+        f"for c in $(docker ps -q --filter label={label}); do "
+        "echo $(docker inspect -f '{{.Name}} {{.State.StartedAt}}' $c)"
+        f" $(docker logs -t $c 2>&1 | grep -m1 '{LISTENING}' | cut -d' ' -f1); done"
+    )
+    times = {}
+    for line in in_host(worker, "sh", "-c", script, timeout=600).splitlines():
+        name, started, *listening = line.split()
+        times[name.lstrip("/").split(".")[0]] = {
+            "started": epoch(started),
+            **({"listening": epoch(listening[0])} if listening else {}),
+        }
+    return times
+
+
+def hub_times(hub_host: str, since: float) -> dict[str, dict[str, float]]:
+    """User -> when the hub created their service and when it saw the server up."""
+    # The hub logs to stderr.
+    log = in_host(hub_host, "sh", "-c", f"docker logs -t --since {int(since)} jupyterhub 2>&1")
+    times: dict[str, dict[str, float]] = {}
+    for line in log.splitlines():
+        for key, pattern in (("created", HUB_CREATED), ("hub_ready", HUB_TOOK)):
+            found = pattern.search(line)
+            if found:
+                times.setdefault(found.group(1), {})[key] = epoch(line.split()[0])
+    return times
+
+
+def spans(points: list[dict[str, float]], order: list[str]) -> dict[str, dict]:
+    """p50/p95 of the time between consecutive points (seconds), over the starts having both."""
+    result = {}
+    for before, after in zip(order, order[1:], strict=False):
+        gaps = sorted(p[after] - p[before] for p in points if before in p and after in p)
+        result[f"{before} → {after}"] = {
+            "n": len(gaps),
+            "p50": quantile(gaps, 0.5),
+            "p95": quantile(gaps, 0.95),
+        }
+    return result
+
+
+def raw_phases(starts: list[Start], times: dict) -> dict:
+    points = []
+    for start in starts:
+        if start.ok:
+            point = {"storm": start.t0, "ready": start.t0 + start.ready}
+            points.append({**point, **times.get(start.user, {})})
+    return spans(points, ["storm", "started", "listening", "ready"])
+
+
+def our_phases(starts: list[Start], hub_host: str, workers: list[str]) -> dict:
+    """Each step of our starts: the hub creates the service, Swarm starts its
+    container, JupyterLab serves, the hub sees it, the student's browser gets in."""
+    t0 = starts[0].t0
+    hub = hub_times(hub_host, t0 - 1)
+    containers = {}
+    for worker in workers:
+        containers.update(container_times(worker, SERVICE_LABEL))
+    points = []
+    for start in starts:
+        if start.ok:
+            name = client.hub_name(start.user)
+            point = {"storm": start.t0, "ready": start.t0 + start.ready}
+            points.append({**point, **hub.get(name, {}), **containers.get(f"jupyter-{name}", {})})
+    return spans(points, ["storm", "created", "started", "listening", "hub_ready", "ready"])
 
 
 def remove_raw(worker: str) -> None:
@@ -562,6 +654,12 @@ def markdown(results: dict) -> str:
             f"{fmt(run['max'])} | {fmt(ratio) if ratio else '1.00' if name == 'raw' else '—'} | "
             f"{fmt(hub.get('api_p95'))} | {fmt(loop.get('p95'))} |"
         )
+    for name, run in storms.items():
+        for span, figures in (run.get("phases") or {}).items():
+            lines.append(
+                f"- {name}: {span}: p50 {fmt(figures['p50'])} s, p95 {fmt(figures['p95'])} s"
+                f" ({figures['n']} starts)"
+            )
     for name, run in storms.items():
         for reason, count in run["reasons"].items():
             lines.append(f"- {name}: {count} × {reason}")
@@ -694,7 +792,11 @@ def run_lab(count: int, host_os: str, keep: bool, again: bool) -> dict:
             say(f"storm {name}: {count} students sign in and start at once...")
             with Sampler(lab.url, token, hub_host) as sampler:
                 starts = storm(students, partial(sign_in_and_start, lab.url))
-            return {**result_of(starts, sampler), "servers_mib": server_memory(workers)}
+            return {
+                **result_of(starts, sampler),
+                "servers_mib": server_memory(workers),
+                "phases": our_phases(starts, hub_host, workers),
+            }
 
         # The TA's sign-in started their server: stopped, as every server before a storm.
         # One student's server alone first, as a TA tries the hub before class:
@@ -706,7 +808,8 @@ def run_lab(count: int, host_os: str, keep: bool, again: bool) -> dict:
         admin.stop_all([*hub_names, client.hub_name(PROBE), client.hub_name(TA)])
         say(f"baseline: {count} docker run on {', '.join(workers)}...")
         with Sampler(lab.url, token, hub_host) as sampler:
-            storms = {"raw": result_of(raw_storm(workers, spec, count), sampler)}
+            starts, phases = raw_storm(workers, spec, count)
+            storms = {"raw": {**result_of(starts, sampler), "phases": phases}}
         storms["cold"] = ours("cold")
         admin.stop_all(hub_names)
         storms["warm"] = ours("warm")

@@ -5,7 +5,8 @@ Playwright's own browser downloads are never used: CHROMIUM is the system's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -27,15 +28,22 @@ class Landing:
     title: str
     cookies: list[dict]
     headers: dict[str, str]
+    # The spawn page's profiles (value -> checked when the page opened); {}: no page.
+    profiles: dict[str, bool] = field(default_factory=dict)
 
 
 def sign_in_to_jupyterlab(
-    hub_url: str, login: str, screenshot: Path, resolve: dict[str, str] | None = None
+    hub_url: str,
+    login: str,
+    screenshot: Path,
+    resolve: dict[str, str] | None = None,
+    profile: str = "",
 ) -> Landing:
     """Sign in as `login` through the fake GitHub's page, wait for JupyterLab's
     launcher, save a screenshot (also on failure, beside it). `resolve` maps
     host names to addresses (a site's name without DNS); certificates are then
-    not checked by the browser (the caller checks them)."""
+    not checked by the browser (the caller checks them). On a spawn page,
+    choose `profile` (none: leave the default) and press Start."""
     from playwright.sync_api import sync_playwright
 
     screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -51,11 +59,21 @@ def sign_in_to_jupyterlab(
             first = page.goto(f"{hub_url}/hub/login", timeout=60_000)
             page.get_by_role("button", name="Sign in with GitHub").click()
             page.get_by_role("button", name=login).click()
-            # Spawn-pending, then JupyterLab's launcher.
-            page.wait_for_url(f"**/user/{login.lower()}/lab**", timeout=300_000)
+            lab = re.compile(rf"/user/{re.escape(login.lower())}/lab")
+            # The spawn page (profiles), or spawn-pending and then JupyterLab.
+            page.wait_for_url(re.compile(rf"/hub/spawn(/|\?|$)|{lab.pattern}"), timeout=300_000)
+            profiles = {}
+            if not lab.search(page.url):
+                for choice in page.locator('input[name="profile"]').all():
+                    profiles[choice.get_attribute("value")] = choice.is_checked()
+                if profile:
+                    page.locator(f'input[name="profile"][value="{profile}"]').check()
+                page.get_by_role("button", name="Start").click()
+            page.wait_for_url(lab, timeout=300_000)
             page.locator(".jp-Launcher").first.wait_for(timeout=120_000)
             page.screenshot(path=str(screenshot))
-            return Landing(page.title(), context.cookies(), first.all_headers() if first else {})
+            headers = first.all_headers() if first else {}
+            return Landing(page.title(), context.cookies(), headers, profiles)
         except Exception:
             page.screenshot(path=str(screenshot.with_name(f"{screenshot.stem}-failure.png")))
             raise

@@ -1,0 +1,203 @@
+"""Running a course (README). Server profiles (molecule.yml's
+jupyterhub_profiles): students choose on the spawn page with the default
+pre-selected and never see the TAs' profiles; the chosen profile's limits and
+image are what the server gets; a student who asks the API for a TA profile is
+refused with a message; a profile whose image no host has stops site.yml
+before the hub changes. The end of the course: every home exported as one
+archive whose files are the home's."""
+
+import hashlib
+import json
+import subprocess
+import tarfile
+
+import pytest
+import yaml
+from conftest import ARTIFACTS, container, run_playbook
+
+from schoolhub.lab.browser import sign_in_to_jupyterlab
+
+NAME = "schoolhub-https-host"  # jupyterhub_public_url's host (molecule.yml)
+MiB = 1 << 20
+
+
+def api(host, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    """The hub's REST API from the hub host, with the operations' token."""
+    script = f"""
+import json, urllib.request as u, urllib.error as e
+token = open("/etc/schoolhub/secrets/ops_api_token").read().strip()
+data = json.dumps({body!r}).encode() if {body!r} is not None else None
+request = u.Request("http://127.0.0.1:8000/hub/api{path}", data=data, method="{method}",
+                    headers={{"Authorization": "token " + token}})
+try:
+    answer = u.urlopen(request, timeout=60)
+except e.HTTPError as error:
+    answer = error
+text = answer.read().decode() or "{{}}"
+print(json.dumps([answer.status, json.loads(text)]))
+"""
+    status, answer = json.loads(host.check_output(f"timeout 90 python3 -c {quote(script)}"))
+    return status, answer
+
+
+def quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def stopped(host, user: str) -> None:
+    status, _ = api(host, "DELETE", f"/users/{user}/server")
+    if status == 404:  # no such user yet
+        return
+    assert status in (202, 204, 400), status
+    for _ in range(60):
+        if not api(host, "GET", f"/users/{user}")[1].get("servers"):
+            return
+        host.run("sleep 2")
+    raise AssertionError(f"{user}'s server did not stop")
+
+
+def site_image(host) -> str:
+    """The school's single-user image, as the hub's settings name it."""
+    settings = yaml.safe_load(host.file("/etc/schoolhub/schoolhub.yaml").content_string)
+    return settings["spawner"]["image"]
+
+
+def limits(host, user: str) -> tuple[str, float, int]:
+    """(image, CPUs, memory in MiB) of the user's running container."""
+    found = container(host, f"jupyter-{user}")
+    resources = found["HostConfig"]
+    cpus = resources["CpuQuota"] / resources["CpuPeriod"]  # DockerSpawner's cpu_limit
+    return found["Config"]["Image"], cpus, resources["Memory"] // MiB
+
+
+@pytest.fixture(scope="module")
+def students_server(ip, host):
+    """grace signs in, is offered the students' profiles, picks the big one."""
+    stopped(host, "grace")
+    landing = sign_in_to_jupyterlab(
+        f"https://{NAME}",
+        "grace",
+        ARTIFACTS / "https-profile-grace.png",
+        resolve={NAME: ip},
+        profile="big-data",
+    )
+    return landing, limits(host, "grace")
+
+
+def test_a_student_is_offered_the_students_profiles_with_the_default_chosen(students_server):
+    landing, _ = students_server
+    assert landing.profiles == {"standard": True, "big-data": False}
+    assert "JupyterLab" in landing.title
+
+
+def test_the_chosen_profile_sets_the_servers_limits(students_server, host):
+    _, chosen = students_server
+    assert chosen == (site_image(host), 2.0, 1536)
+
+
+def test_a_ta_also_gets_the_ta_profile(ip, host):
+    stopped(host, "tina")
+    landing = sign_in_to_jupyterlab(
+        f"https://{NAME}",
+        "tina",
+        ARTIFACTS / "https-profile-tina.png",
+        resolve={NAME: ip},
+        profile="ta-tools",
+    )
+    assert landing.profiles == {"standard": True, "big-data": False, "ta-tools": False}
+    assert limits(host, "tina")[1:] == (1.0, 1280)
+    stopped(host, "tina")
+
+
+@pytest.mark.parametrize(
+    "profile, status, message",
+    [
+        ("ta-tools", 403, "The profile 'ta-tools' is for TAs only."),
+        ("gpu", 400, "No profile 'gpu'; choose one of: standard, big-data."),
+    ],
+)
+def test_a_student_asking_for_a_profile_not_theirs_is_told_why(
+    students_server, host, profile, status, message
+):
+    stopped(host, "grace")
+    answer = api(host, "POST", "/users/grace/server", {"profile": profile})
+    assert answer == (status, {"status": status, "message": message})
+    assert api(host, "GET", "/users/grace")[1]["servers"] == {}
+
+
+def test_a_profile_without_its_image_stops_site_yml_before_the_hub_changes(host):
+    host.run("docker image rm schoolhub-test/r-notebook:1")  # (a run before this one made it)
+    hub = container(host, "jupyterhub")
+    profiles = [{"name": "standard"}, {"name": "r", "image": "schoolhub-test/r-notebook:1"}]
+    done = run_playbook("site.yml", json.dumps({"jupyterhub_profiles": profiles}), check=False)
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2, output[-3000:]
+    assert (
+        "jupyterhub_profiles: image schoolhub-test/r-notebook:1 is not on schoolhub-https-host"
+        " and could not be pulled (" in output
+    ), output[-3000:]
+    assert "The hub is unchanged" in output
+    assert container(host, "jupyterhub")["Id"] == hub["Id"]
+    assert host.file("/etc/schoolhub/schoolhub.yaml").contains("big-data")
+
+
+def test_a_profile_starts_its_own_image(host):
+    """Any image the hosts have (here: the school's image under a second name)."""
+    host.check_output(f"docker tag {site_image(host)} schoolhub-test/r-notebook:1")
+    profiles = [{"name": "standard"}, {"name": "r", "image": "schoolhub-test/r-notebook:1"}]
+    run_playbook("site.yml", json.dumps({"jupyterhub_profiles": profiles}))
+    stopped(host, "grace")
+    assert api(host, "POST", "/users/grace/server", {"profile": "r"})[0] in (201, 202)
+    for _ in range(90):
+        if api(host, "GET", "/users/grace")[1]["servers"].get("", {}).get("ready"):
+            break
+        host.run("sleep 2")
+    assert limits(host, "grace")[0] == "schoolhub-test/r-notebook:1"
+    stopped(host, "grace")
+
+
+# --- the end of the course: every home as one archive ---------------------------
+
+
+def home_sums(host, volume: str) -> str:
+    """sha256sum of every file in a home volume, by path, as on the host."""
+    path = host.check_output(f"docker volume inspect -f '{{{{.Mountpoint}}}}' {volume}")
+    return host.check_output(
+        f"cd {path} && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
+    )
+
+
+def archive_sums(archive) -> str:
+    """The same, for the files in an exported archive."""
+    found = []
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                digest = hashlib.sha256(tar.extractfile(member).read()).hexdigest()
+                found.append((member.name.encode(), f"{digest}  {member.name}"))
+    return "\n".join(line for _, line in sorted(found))
+
+
+def test_the_export_has_every_home_in_an_archive_that_matches_it(students_server, host, tmp_path):
+    volume = "schoolhub-home-grace"
+    path = host.check_output(f"docker volume inspect -f '{{{{.Mountpoint}}}}' {volume}")
+    host.check_output(f"printf 'results\\n' > {path}/final-project.txt")
+    homes = host.check_output("docker volume ls -q --filter name=^schoolhub-home-").split()
+    export = tmp_path / "export"
+    run_playbook("export-homes.yml", f"export_dir={export}")
+    archives = sorted(p.name for p in export.glob("*.tar.gz"))
+    assert archives == sorted(f"{h.removeprefix('schoolhub-home-')}.tar.gz" for h in homes)
+    checked = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=export, capture_output=True, text=True, timeout=60
+    )
+    assert checked.returncode == 0 and checked.stdout.count(": OK") == len(homes), checked
+    assert archive_sums(export / "grace.tar.gz") == home_sums(host, volume)
+    assert "final-project.txt" in archive_sums(export / "grace.tar.gz")
+
+
+def test_the_export_asks_where_the_archives_go():
+    done = run_playbook("export-homes.yml", check=False)
+    assert done.returncode == 2
+    assert "Name where the archives go on this machine: -e export_dir=/absolute/path" in " ".join(
+        done.stdout.split()
+    ), done.stdout[-2000:]
