@@ -304,6 +304,17 @@ def read_secret(cfg: dict, name: str) -> str:
     return value
 
 
+# Settings that are JupyterHub's (c.JupyterHub.<name>) and SchoolSpawner's as they are.
+HUB_AS_IS = (
+    "cleanup_servers",
+    "concurrent_spawn_limit",
+    "active_server_limit",
+    "log_level",
+    "last_activity_interval",
+)
+SPAWNER_AS_IS = ("admin_mem_limit", "admin_cpu_limit", "admin_sudo", "pids_limit")
+
+
 def apply_hub(c, cfg: dict) -> None:
     hub = cfg["hub"]
     c.JupyterHub.hub_bind_url = f"http://{hub['ip']}:{hub['port']}"
@@ -315,11 +326,8 @@ def apply_hub(c, cfg: dict) -> None:
     c.JupyterHub.upgrade_db = True
     c.JupyterHub.cookie_secret = bytes.fromhex(read_secret(cfg, "cookie_secret"))
     c.CryptKeeper.keys = [bytes.fromhex(read_secret(cfg, "crypt_key"))]
-    c.JupyterHub.cleanup_servers = hub["cleanup_servers"]
-    c.JupyterHub.concurrent_spawn_limit = hub["concurrent_spawn_limit"]
-    c.JupyterHub.active_server_limit = hub["active_server_limit"]
-    c.JupyterHub.log_level = hub["log_level"]
-    c.JupyterHub.last_activity_interval = hub["last_activity_interval"]
+    for same_name in HUB_AS_IS:
+        setattr(c.JupyterHub, same_name, hub[same_name])
     c.Authenticator.admin_users = set(hub["admin_users"])
     if hub["public_url"].startswith("https://"):
         # Behind the TLS front the hub sees plain HTTP from the proxy; browsers
@@ -443,10 +451,8 @@ def apply_spawner(c, cfg: dict) -> None:
     }
     c.DockerSpawner.mem_limit = sp["mem_limit"] or None
     c.DockerSpawner.cpu_limit = sp["cpu_limit"] or None
-    c.SchoolSpawner.admin_mem_limit = sp["admin_mem_limit"]
-    c.SchoolSpawner.admin_cpu_limit = sp["admin_cpu_limit"]
-    c.SchoolSpawner.admin_sudo = sp["admin_sudo"]
-    c.SchoolSpawner.pids_limit = sp["pids_limit"]
+    for same_name in SPAWNER_AS_IS:
+        setattr(c.SchoolSpawner, same_name, sp[same_name])
     c.Spawner.start_timeout = sp["start_timeout"]
     c.Spawner.http_timeout = sp["http_timeout"]
     c.SchoolSpawner.profiles = profiles(sp["profiles"])
@@ -489,7 +495,8 @@ def apply_shares(c, cfg: dict) -> None:
     )
 
 
-OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:servers"]
+# users.yml's actions: list, stop and cull servers, remove users (end of course).
+OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:servers", "admin:users"]
 
 
 def apply_services(c, cfg: dict) -> None:

@@ -4,10 +4,15 @@
     python3 -m schoolhub.ops stop-all          # end of a session day
     python3 -m schoolhub.ops cull --idle 3600  # stop servers idle for an hour
     python3 -m schoolhub.ops stop --user ada   # stop these users' servers
+    python3 -m schoolhub.ops remove [--user ada] [--confirm]
+        # the end of a course: every student (not the admins), or these users;
+        # without --confirm only says who would go
 
 It uses the hub's REST API with the `schoolhub-ops` service token
 (secret `ops_api_token`); every wait is bounded. It prints one JSON object for
-the playbooks: {"stopped": [users whose server it stopped], "said": [lines for people]}.
+the playbooks: {"stopped": [users whose server it stopped], "said": [lines for
+people]}, and for remove also "removed" (users) and "homes" (their escaped
+names, as their home volumes and NFS home directories are named).
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ class Hub:
 
     def users(self) -> list[dict]:
         return self.call("GET", "/users")
+
+    def remove(self, names: list[str]) -> None:
+        for name in names:
+            self.call("DELETE", f"/users/{name}")
 
     def stop(self, names: list[str], seconds: float = 300) -> None:
         for name in names:
@@ -127,16 +136,58 @@ def to_stop(action: str, users: list[dict], idle: int, chosen: list[str], now: d
     return [name for name in chosen if name in running]
 
 
+def to_remove(users: list[dict], chosen: list[str]) -> list[str]:
+    """The users `remove` removes: these, or every user who is not an admin."""
+    if not chosen:
+        return sorted(u["name"] for u in users if not u["admin"])
+    unknown = sorted(set(chosen) - {u["name"] for u in users})
+    if unknown:
+        raise ValueError(f"remove: no such user: {', '.join(unknown)}")
+    return sorted(set(chosen))
+
+
+def home_name(user: str) -> str:
+    """The user's name as the spawner escapes it in their home's name."""
+    from dockerspawner import DockerSpawner
+
+    return DockerSpawner._escape(user)
+
+
+def remove(hub: Hub, users: list[dict], chosen: list[str], confirmed: bool) -> dict:
+    names = to_remove(users, chosen)
+    if not confirmed:
+        said = f"would remove {len(names)} user(s) and their homes: {', '.join(names) or 'none'}"
+        return {"stopped": [], "removed": [], "homes": [], "said": [said, CONFIRM]}
+    running = [u["name"] for u in users if u["name"] in names and u.get("servers")]
+    hub.stop(running)
+    hub.remove(names)
+    said = f"removed {len(names)} user(s): {', '.join(names) or 'none'}"
+    homes = [home_name(name) for name in names]
+    return {"stopped": running, "removed": names, "homes": homes, "said": [said]}
+
+
+CONFIRM = "nothing removed: run again with -e users_confirm=yes to remove them"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["list", "stop-all", "cull", "stop"])
+    parser.add_argument("action", choices=["list", "stop-all", "cull", "stop", "remove"])
     parser.add_argument("--idle", type=int, default=3600, help="cull: seconds of inactivity")
-    parser.add_argument("--user", action="append", default=[], help="stop: a user (repeatable)")
+    parser.add_argument(
+        "--user", action="append", default=[], help="stop, remove: a user (repeatable)"
+    )
+    parser.add_argument("--confirm", action="store_true", help="remove: really remove them")
     args = parser.parse_args(argv)
     hub = Hub.from_settings()
     users = hub.users()
     if args.action == "list":
         print(json.dumps({"stopped": [], "said": table(users).splitlines()}))
+        return 0
+    if args.action == "remove":
+        try:
+            print(json.dumps(remove(hub, users, args.user, args.confirm)))
+        except ValueError as error:
+            parser.error(str(error))
         return 0
     try:
         names = to_stop(args.action, users, args.idle, args.user, datetime.now(UTC))

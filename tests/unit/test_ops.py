@@ -57,3 +57,42 @@ def test_the_hub_is_found_from_its_settings(tmp_path):
     )
     hub = ops.Hub.from_settings(settings)
     assert (hub.api, hub.token) == ("http://127.0.0.1:9091/hub/api", "ops-token")
+
+
+class FakeHub:
+    def __init__(self):
+        self.stopped, self.removed = [], []
+
+    def stop(self, names):
+        self.stopped += names
+
+    def remove(self, names):
+        self.removed += names
+
+
+CLASS = [*USERS, user("tina", admin=True), user("bob.smith")]
+
+
+def test_removing_without_confirmation_removes_nothing_and_says_who_would_go():
+    hub = FakeHub()
+    answer = ops.remove(hub, CLASS, [], confirmed=False)
+    assert (hub.stopped, hub.removed, answer["removed"], answer["homes"]) == ([], [], [], [])
+    assert answer["said"] == [
+        "would remove 4 user(s) and their homes: ada, bob, bob.smith, cy",
+        "nothing removed: run again with -e users_confirm=yes to remove them",
+    ]
+
+
+def test_removing_takes_every_student_and_no_admin_their_servers_stopped_first():
+    hub = FakeHub()
+    answer = ops.remove(hub, CLASS, [], confirmed=True)
+    assert hub.stopped == ["ada", "cy"] and hub.removed == ["ada", "bob", "bob.smith", "cy"]
+    # Their homes by the names the spawner gives them (schoolhub-home-<escaped>).
+    assert answer["homes"] == ["ada", "bob", "bob-2esmith", "cy"]
+    assert answer["removed"] == hub.removed and answer["stopped"] == hub.stopped
+
+
+def test_removing_named_users_only_those_and_an_unknown_one_is_named():
+    assert ops.to_remove(CLASS, ["tina", "bob"]) == ["bob", "tina"]
+    with pytest.raises(ValueError, match="remove: no such user: zed"):
+        ops.to_remove(CLASS, ["ada", "zed"])

@@ -70,18 +70,24 @@ def limits(host, user: str) -> tuple[str, float, int]:
     return found["Config"]["Image"], cpus, resources["Memory"] // MiB
 
 
+def choosing(ip, host, login: str, profile: str) -> tuple:
+    """`login` signs in with a browser and picks `profile` on the spawn page:
+    (what the browser saw, the server's image and limits)."""
+    stopped(host, login)
+    landing = sign_in_to_jupyterlab(
+        f"https://{NAME}",
+        login,
+        ARTIFACTS / f"https-profile-{login}.png",
+        resolve={NAME: ip},
+        profile=profile,
+    )
+    return landing, limits(host, login)
+
+
 @pytest.fixture(scope="module")
 def students_server(ip, host):
     """grace signs in, is offered the students' profiles, picks the big one."""
-    stopped(host, "grace")
-    landing = sign_in_to_jupyterlab(
-        f"https://{NAME}",
-        "grace",
-        ARTIFACTS / "https-profile-grace.png",
-        resolve={NAME: ip},
-        profile="big-data",
-    )
-    return landing, limits(host, "grace")
+    return choosing(ip, host, "grace", "big-data")
 
 
 def test_a_student_is_offered_the_students_profiles_with_the_default_chosen(students_server):
@@ -96,16 +102,9 @@ def test_the_chosen_profile_sets_the_servers_limits(students_server, host):
 
 
 def test_a_ta_also_gets_the_ta_profile(ip, host):
-    stopped(host, "tina")
-    landing = sign_in_to_jupyterlab(
-        f"https://{NAME}",
-        "tina",
-        ARTIFACTS / "https-profile-tina.png",
-        resolve={NAME: ip},
-        profile="ta-tools",
-    )
+    landing, chosen = choosing(ip, host, "tina", "ta-tools")
     assert landing.profiles == {"standard": True, "big-data": False, "ta-tools": False}
-    assert limits(host, "tina")[1:] == (1.0, 1280)
+    assert chosen[1:] == (1.0, 1280)
     stopped(host, "tina")
 
 
@@ -201,3 +200,21 @@ def test_the_export_asks_where_the_archives_go():
     assert "Name where the archives go on this machine: -e export_dir=/absolute/path" in " ".join(
         done.stdout.split()
     ), done.stdout[-2000:]
+
+
+def test_removing_the_students_asks_first_then_takes_them_and_their_homes(students_server, host):
+    """The end of the course, after the export: TAs and their homes stay."""
+    students = sorted(u["name"] for u in api(host, "GET", "/users")[1] if not u["admin"])
+    assert "grace" in students and "tina" not in students
+    asked = " ".join(run_playbook("users.yml", "users_action=remove").stdout.split())
+    assert f"would remove {len(students)} user(s) and their homes: {', '.join(students)}" in asked
+    assert "nothing removed: run again with -e users_confirm=yes to remove them" in asked
+    assert api(host, "GET", "/users/grace")[0] == 200
+    assert host.run("docker volume inspect schoolhub-home-grace").rc == 0
+    done = run_playbook("users.yml", "users_action=remove", "users_confirm=yes").stdout
+    assert f"removed {len(students)} user(s)" in done
+    for student in students:
+        assert api(host, "GET", f"/users/{student}")[0] == 404
+        assert host.run(f"docker volume inspect schoolhub-home-{student}").rc == 1
+    assert api(host, "GET", "/users/tina")[0] == 200
+    assert host.run("docker volume inspect schoolhub-home-tina").rc == 0

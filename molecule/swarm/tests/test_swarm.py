@@ -100,6 +100,21 @@ def test_restarting_the_hub_keeps_every_server_running_and_reachable(running, ho
     assert tasks(host) == before
 
 
+def test_the_hub_comes_back_by_itself_after_docker_restarts_on_its_host(running, host):
+    """A reboot, a crash, a package upgrade: on the Swarm's manager Docker
+    starts containers before the overlay network is back and leaves the hub
+    stopped ("network schoolhub not found"); schoolhub-start-containers
+    starts it once the network is there. Servers on the workers run on."""
+    hubs = [running(login) for login in STUDENTS]
+    host.check_output("systemctl restart docker")
+    client.wait(lambda: hubs[0].user()["name"] == "ada", 300, "the hub after Docker's restart")
+    assert {"jupyterhub", "jupyterhub-proxy"} <= set(
+        host.check_output("docker ps --format '{{.Names}}'").split()
+    )
+    for hub in hubs:
+        client.wait(lambda h=hub: h.server_status().status_code == 200, 180, f"{hub.name}'s server")
+
+
 def test_an_engine_restart_that_would_stop_servers_waits_for_the_admins_word(running, host):
     """Live-restore is off on Swarm members: a new daemon.json would stop every
     server on the worker. The run stops first and says where and why."""
