@@ -21,6 +21,7 @@ import time
 
 from nativeauthenticator import NativeAuthenticator, handlers
 from oauthenticator.github import GitHubOAuthenticator
+from traitlets import Bool
 
 JUST_CHECKED = 60  # seconds
 
@@ -31,6 +32,13 @@ class SchoolGitHubOAuthenticator(GitHubOAuthenticator):
     auth_refresh_age) of having asked it for that user: at sign-in or at a
     refresh that did ask. A skipped check does not extend that time, so team
     changes still apply at the next refresh."""
+
+    admins_are_admin_users = Bool(
+        False,
+        config=True,
+        help="Admins are admin_users alone (hub.ta_role server-admin): a TA team member "
+        "made admin before is not one after their next sign-in or refresh.",
+    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -45,13 +53,20 @@ class SchoolGitHubOAuthenticator(GitHubOAuthenticator):
         model = await super().authenticate(handler, data, **kwargs)
         if model:
             self.asked[self.normalize_username(model["name"])] = time.monotonic()
-        return model
+        return self.demoted(model)
 
     async def refresh_user(self, user, handler=None, **kwargs):
         if self.recently_asked(user.name):
             return True
         self.asked[user.name] = time.monotonic()
-        return await super().refresh_user(user, handler, **kwargs)
+        return self.demoted(await super().refresh_user(user, handler, **kwargs))
+
+    def demoted(self, model):
+        """The auth model, admin False unless admin_users made it True (None
+        would leave an earlier admin flag as it was)."""
+        if isinstance(model, dict) and self.admins_are_admin_users and not model.get("admin"):
+            model["admin"] = False
+        return model
 
 
 class _NoTimer:

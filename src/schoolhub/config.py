@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
         # back the proxy's routes after a proxy restart (JupyterHub's 300 s
         # would leave users on "redirect loop" pages for minutes).
         "last_activity_interval": 60,
+        # What the GitHub TA teams may do (TA_ROLES): everything, or students' servers only.
+        "ta_role": "full-admin",
+        # Users may share their running server with a user or by a link (JupyterHub's sharing).
+        "sharing": True,
     },
     "proxy": {
         # Its API, on the network of the hub and the proxy alone.
@@ -126,6 +130,20 @@ SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$")
 # GitHub team names as admins see them; slugs are computed.
 TEAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
 ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+# full-admin: JupyterHub admins. server-admin: the admin page, every user's
+# name and activity, and students' servers (open, start, stop; TA_SCOPES);
+# not: adding, removing or promoting users, nor other TAs' servers.
+TA_ROLES = ("full-admin", "server-admin")
+TA_SCOPES = ("admin-ui", "list:users", "read:users", "read:servers")
+TA_SERVER_SCOPES = ("servers", "access:servers")
+
+
+# JupyterHub's `server` role (what a server's own token may do), and how long
+# a server trusts the hub's answer about who may open it (hub.sharing).
+SERVER_TOKEN_SCOPES = ("users:activity!user", "access:servers!server")
+SHARE_CHECK_EVERY = 60
 
 
 class ConfigError(ValueError):
@@ -238,6 +256,15 @@ def validate(cfg: dict) -> None:
             for team in gh[key]:
                 if not isinstance(team, str) or not TEAM_RE.match(team):
                     raise ConfigError(f"auth.github.{key}: {team!r} is not a team name")
+    if cfg["hub"]["ta_role"] not in TA_ROLES:
+        raise ConfigError(
+            f"hub.ta_role: must be one of {', '.join(TA_ROLES)}, got {cfg['hub']['ta_role']!r}"
+        )
+    if cfg["hub"]["ta_role"] != "full-admin" and auth["kind"] != "github":
+        raise ConfigError(
+            "hub.ta_role: only full-admin with native sign-in (its TAs are the admins who"
+            " approve sign-ups); server-admin narrows the GitHub TA teams"
+        )
     if auth["kind"] == "native" and not auth["native"]["admin_users"]:
         raise ConfigError("auth.native.admin_users: name the first admin, who signs up first")
     if spawner["kind"] not in ("docker", "swarm"):
@@ -329,12 +356,21 @@ def apply_hub(c, cfg: dict) -> None:
     for same_name in HUB_AS_IS:
         setattr(c.JupyterHub, same_name, hub[same_name])
     c.Authenticator.admin_users = set(hub["admin_users"])
+    args = []
     if hub["public_url"].startswith("https://"):
         # Behind the TLS front the hub sees plain HTTP from the proxy; browsers
         # must still never send its cookies (or the servers') over HTTP.
         c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
         # Servers get cookie_options from the hub, but not for their _xsrf cookie.
-        c.Spawner.args = ["--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}"]
+        args.append("--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}")
+    if hub["sharing"]:
+        # A server's own token may share that server (the image's share-server
+        # command). A revoked share stops opening the server within
+        # SHARE_CHECK_EVERY seconds: servers ask the hub again after that long
+        # (JupyterHub's 300 s would leave it open for five minutes).
+        c.Spawner.server_token_scopes = [*SERVER_TOKEN_SCOPES, "shares!server"]
+        args.append(f"--HubOAuth.cache_max_age={SHARE_CHECK_EVERY}")
+    c.Spawner.args = args
 
 
 def wal_mode(connection, _record=None) -> None:
@@ -380,6 +416,20 @@ def team_groups(org: str) -> Callable[[dict], list[str]]:
     return groups
 
 
+def groups_of(cfg: dict, teams: str) -> set[str]:
+    """The hub's groups of the GitHub teams under auth.github.`teams`
+    (user_teams: students, admin_teams: TAs); none with native sign-in."""
+    if cfg["auth"]["kind"] != "github":
+        return set()
+    gh = cfg["auth"]["github"]
+    return {f"{gh['org']}:{slugify(team)}" for team in gh[teams]}
+
+
+def is_ta(tas, admin: bool, groups) -> bool:
+    """A TA: a hub admin, or a member of a TA team's group `tas` (hub.ta_role server-admin)."""
+    return admin or bool(set(tas).intersection(groups))
+
+
 def apply_github(c, cfg: dict) -> None:
     gh = cfg["auth"]["github"]
     org = gh["org"]
@@ -397,10 +447,12 @@ def apply_github(c, cfg: dict) -> None:
     c.GitHubOAuthenticator.populate_teams_in_auth_state = True
     c.GitHubOAuthenticator.manage_groups = True
     c.GitHubOAuthenticator.auth_state_groups_key = team_groups(org)
-    users = {f"{org}:{slugify(t)}" for t in gh["user_teams"]}
-    admins = {f"{org}:{slugify(t)}" for t in gh["admin_teams"]}
-    c.GitHubOAuthenticator.allowed_groups = users | admins
-    c.GitHubOAuthenticator.admin_groups = admins
+    tas = groups_of(cfg, "admin_teams")
+    c.GitHubOAuthenticator.allowed_groups = groups_of(cfg, "user_teams") | tas
+    if cfg["hub"]["ta_role"] == "full-admin":
+        c.GitHubOAuthenticator.admin_groups = tas
+    else:
+        c.SchoolGitHubOAuthenticator.admins_are_admin_users = True
     c.GitHubOAuthenticator.auth_refresh_age = gh["refresh_age"]
     c.GitHubOAuthenticator.refresh_pre_spawn = True
 
@@ -447,6 +499,8 @@ def apply_spawner(c, cfg: dict) -> None:
         "NB_UID": str(sp["uid"]),
         "NB_GID": str(sp["gid"]),
         "CHOWN_HOME": "yes",
+        # The site's address as users type it (share-server's links).
+        **({"SCHOOLHUB_PUBLIC_URL": cfg["hub"]["public_url"]} if cfg["hub"]["public_url"] else {}),
         **sp["environment"],
     }
     c.DockerSpawner.mem_limit = sp["mem_limit"] or None
@@ -456,6 +510,7 @@ def apply_spawner(c, cfg: dict) -> None:
     c.Spawner.start_timeout = sp["start_timeout"]
     c.Spawner.http_timeout = sp["http_timeout"]
     c.SchoolSpawner.profiles = profiles(sp["profiles"])
+    c.SchoolSpawner.ta_groups = sorted(groups_of(cfg, "admin_teams"))
     apply_shares(c, cfg)
 
 
@@ -502,6 +557,7 @@ OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:serv
 def apply_services(c, cfg: dict) -> None:
     """The operations playbooks' token (secret `ops_api_token`) and the idle culler."""
     roles = [{"name": "schoolhub-ops", "scopes": OPS_SCOPES, "services": ["schoolhub-ops"]}]
+    roles += user_roles(cfg)
     services = [{"name": "schoolhub-ops", "api_token": read_secret(cfg, "ops_api_token")}]
     culler = cfg["culler"]
     if culler["enabled"]:
@@ -515,6 +571,24 @@ def apply_services(c, cfg: dict) -> None:
         services.append({"name": "idle-culler", "command": culler_command(culler)})
     c.JupyterHub.load_roles = roles
     c.JupyterHub.services = services
+
+
+def user_roles(cfg: dict) -> list[dict]:
+    """Every user's role (sharing their own servers), and the TAs' narrowed one."""
+    roles = []
+    if cfg["hub"]["sharing"]:
+        roles.append({"name": "user", "scopes": ["self", "shares!user"]})
+    if cfg["hub"]["ta_role"] == "server-admin":
+        students = sorted(groups_of(cfg, "user_teams"))
+        scopes = [*TA_SCOPES, *(f"{s}!group={g}" for s in TA_SERVER_SCOPES for g in students)]
+        roles.append(
+            {
+                "name": "schoolhub-ta",
+                "scopes": scopes,
+                "groups": sorted(groups_of(cfg, "admin_teams")),
+            }
+        )
+    return roles
 
 
 def culler_command(culler: dict) -> list[str]:

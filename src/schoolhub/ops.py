@@ -30,8 +30,9 @@ from schoolhub import config
 
 
 class Hub:
-    def __init__(self, api: str, token: str):
-        self.api, self.token = api, token
+    def __init__(self, api: str, token: str, tas=()):
+        # The TA teams' groups: their members are staff, as admins are.
+        self.api, self.token, self.tas = api, token, tas
 
     @classmethod
     def from_settings(cls, path: str | Path = config.SETTINGS) -> Hub:
@@ -40,6 +41,7 @@ class Hub:
         return cls(
             f"http://127.0.0.1:{cfg['hub']['port']}/hub/api",
             config.read_secret(cfg, "ops_api_token"),
+            config.groups_of(cfg, "admin_teams"),
         )
 
     def call(self, method: str, path: str):
@@ -53,7 +55,11 @@ class Hub:
         return answer.json() if answer.content else None
 
     def users(self) -> list[dict]:
-        return self.call("GET", "/users")
+        """The hub's users, each with "ta": an admin or a TA team's member."""
+        users = self.call("GET", "/users")
+        for u in users:
+            u["ta"] = config.is_ta(self.tas, u["admin"], u.get("groups") or [])
+        return users
 
     def remove(self, names: list[str]) -> None:
         for name in names:
@@ -111,10 +117,11 @@ def idle_seconds(user: dict, now: datetime) -> float | None:
 
 
 def table(users: list[dict]) -> str:
-    rows = [("user", "admin", "server", "last activity")]
+    rows = [("user", "admin", "server", "last activity")]  # admin: yes, or TA (not an admin)
     for user in sorted(users, key=lambda u: u["name"]):
         last = ((user.get("servers") or {}).get("") or {}).get("last_activity") or "-"
-        rows.append((user["name"], "yes" if user["admin"] else "", server_state(user), last))
+        admin = "yes" if user["admin"] else "TA" if user.get("ta") else ""
+        rows.append((user["name"], admin, server_state(user), last))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
@@ -137,9 +144,9 @@ def to_stop(action: str, users: list[dict], idle: int, chosen: list[str], now: d
 
 
 def to_remove(users: list[dict], chosen: list[str]) -> list[str]:
-    """The users `remove` removes: these, or every user who is not an admin."""
+    """The users `remove` removes: these, or every user who is neither an admin nor a TA."""
     if not chosen:
-        return sorted(u["name"] for u in users if not u["admin"])
+        return sorted(u["name"] for u in users if not (u["admin"] or u.get("ta")))
     unknown = sorted(set(chosen) - {u["name"] for u in users})
     if unknown:
         raise ValueError(f"remove: no such user: {', '.join(unknown)}")

@@ -23,6 +23,8 @@ from tornado import web
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
+from schoolhub.config import is_ta
+
 # What start.sh needs as root before it becomes the user (chown the home, add
 # the user, setpriv, timeout of the user's start script) and nothing else:
 # Docker's default set without NET_RAW, MKNOD, SETFCAP, SYS_CHROOT, AUDIT_WRITE
@@ -90,6 +92,12 @@ class SchoolSpawner(Configurable):
         config=True,
         help="Most processes and threads in one server (a fork bomb stops there).",
     )
+    ta_groups = List(
+        Unicode(),
+        config=True,
+        help="The groups of the GitHub TA teams: their members are TAs here even when "
+        "they are not hub admins (hub.ta_role server-admin).",
+    )
     profiles = List(
         Dict(),
         config=True,
@@ -108,13 +116,18 @@ class SchoolSpawner(Configurable):
         # A callable: which profiles a user sees depends on whether they are a TA now.
         return lambda spawner: spawner.profile_form()
 
+    def is_ta(self) -> bool:
+        """Whether the user is a TA now (admin, or in a TA team's group: both
+        can change at every sign-in, so this is read at each start)."""
+        return is_ta(self.ta_groups, self.user.admin, (g.name for g in self.user.groups))
+
     def offered(self, admin: bool) -> list[dict]:
         return [p for p in self.profiles if admin or not p["admin_only"]]
 
     def profile_form(self) -> str:
         """Radio buttons, the default checked: a student who does not care
         only presses Start. No page when there is nothing to choose."""
-        offered = self.offered(self.user.admin)
+        offered = self.offered(self.is_ta())
         if len(offered) < 2:
             return ""
         rows = []
@@ -145,7 +158,7 @@ class SchoolSpawner(Configurable):
             return {}
         if not name:
             return next(p for p in self.profiles if p["default"])
-        offered = {p["name"]: p for p in self.offered(self.user.admin)}
+        offered = {p["name"]: p for p in self.offered(self.is_ta())}
         if name in offered:
             return offered[name]
         if any(p["name"] == name for p in self.profiles):
@@ -165,7 +178,7 @@ class SchoolSpawner(Configurable):
         return {**self._home_volumes, **(self.admin_volumes if admin else self.student_volumes)}
 
     def sudo(self) -> bool:
-        return bool(self.user.admin and self.admin_sudo)
+        return bool(self.is_ta() and self.admin_sudo)
 
     def hardening(self, sudo: bool) -> dict:
         """Capabilities and sysctls of a server (docker-py's keyword names)."""
@@ -177,10 +190,10 @@ class SchoolSpawner(Configurable):
 
     async def start(self):
         profile = self.chosen_profile()
-        # Admin status can change at every sign-in (team membership): read it at each start.
-        self.mem_limit, self.cpu_limit = self.limits(self.user.admin, profile)
+        ta = self.is_ta()
+        self.mem_limit, self.cpu_limit = self.limits(ta, profile)
         self.image = profile.get("image") or self._image
-        self.volumes = self.volumes_for(self.user.admin)
+        self.volumes = self.volumes_for(ta)
         return await super().start()
 
     def get_env(self):
@@ -190,7 +203,7 @@ class SchoolSpawner(Configurable):
         env["NB_USER"] = self.user.name
         # The start hook puts admins in the admin group; start.sh grants sudo,
         # and without it locks the user out of root for good.
-        env["SCHOOL_ADMIN"] = "yes" if self.user.admin else "no"
+        env["SCHOOL_ADMIN"] = "yes" if self.is_ta() else "no"
         env["GRANT_SUDO"] = "yes" if self.sudo() else "no"
         return env
 

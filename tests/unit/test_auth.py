@@ -46,6 +46,21 @@ def test_github_is_asked_again_unless_it_just_answered_for_that_user(monkeypatch
     assert asyncio.run(refresh(alan)) is False and asked == ["ada", "alan"]  # never asked here
 
 
+def test_with_tas_narrowed_only_admin_users_stay_admins(monkeypatch):
+    """A TA made admin under full-admin is not one after the switch to
+    server-admin (None would leave the old flag); admin_users stay admins."""
+    models = {"tina": {"name": "tina", "admin": None}, "lead": {"name": "lead", "admin": True}}
+
+    async def sign_in(self, handler, data=None, **kwargs):
+        return dict(models[data])
+
+    monkeypatch.setattr(GitHubOAuthenticator, "authenticate", sign_in)
+    narrowed = SchoolGitHubOAuthenticator(admins_are_admin_users=True)
+    assert asyncio.run(narrowed.authenticate(None, "tina"))["admin"] is False
+    assert asyncio.run(narrowed.authenticate(None, "lead"))["admin"] is True
+    assert asyncio.run(SchoolGitHubOAuthenticator().authenticate(None, "tina"))["admin"] is None
+
+
 def test_login_is_served_by_our_handler_and_the_rest_unchanged():
     # Without __init__, which needs the hub's database; get_handlers does not.
     authenticator = SchoolNativeAuthenticator.__new__(SchoolNativeAuthenticator)

@@ -118,15 +118,21 @@ def test_routes_come_back_within_a_minute_of_a_proxy_restart(make):
 def test_cookies_are_secure_behind_https(make):
     c = make({"hub": {"public_url": "https://hub.example"}})
     assert c.JupyterHub.tornado_settings == {"cookie_options": {"secure": True}}
-    assert c.Spawner.args == [
-        "--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}"
-    ]
+    assert "--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}" in (
+        c.Spawner.args
+    )
+
+
+def test_servers_know_the_sites_address_for_their_links(make):
+    c = make({"hub": {"public_url": "https://hub.example"}})
+    assert c.DockerSpawner.environment["SCHOOLHUB_PUBLIC_URL"] == "https://hub.example"
+    assert "SCHOOLHUB_PUBLIC_URL" not in make().DockerSpawner.environment
 
 
 def test_plain_http_leaves_cookies_to_the_request(make):
     c = make({"hub": {"public_url": "http://127.0.0.1:8000"}})
     assert "tornado_settings" not in c.JupyterHub
-    assert "args" not in c.Spawner
+    assert not [a for a in c.Spawner.args if "xsrf" in a]
 
 
 def test_public_url_with_a_path_is_named(make):
@@ -141,6 +147,70 @@ def test_team_names_become_slug_groups(make):
         "growth-school:tas",
     }
     assert c.GitHubOAuthenticator.admin_groups == {"growth-school:tas"}
+
+
+def test_tas_narrowed_to_students_servers_are_not_admins(make):
+    c = make({"hub": {"ta_role": "server-admin"}})
+    assert "admin_groups" not in c.GitHubOAuthenticator
+    # (and TAs made admins when they were full admins are not any more)
+    assert c.SchoolGitHubOAuthenticator.admins_are_admin_users is True
+    assert c.GitHubOAuthenticator.allowed_groups == {
+        "growth-school:participants",
+        "growth-school:tas",
+    }
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "schoolhub-ta")
+    assert role["groups"] == ["growth-school:tas"]
+    assert role["scopes"] == [
+        "admin-ui",
+        "list:users",
+        "read:users",
+        "read:servers",
+        "servers!group=growth-school:participants",
+        "access:servers!group=growth-school:participants",
+    ]
+    # The spawner knows them as TAs (their limits, shares, profiles).
+    assert c.SchoolSpawner.ta_groups == ["growth-school:tas"]
+
+
+def test_full_admin_tas_have_no_role_of_their_own(make):
+    c = make()
+    assert "schoolhub-ta" not in [r["name"] for r in c.JupyterHub.load_roles]
+
+
+@pytest.mark.parametrize(
+    "update, message",
+    [
+        ({"hub": {"ta_role": "viewer"}}, "hub.ta_role: must be one of full-admin, server-admin"),
+        (
+            {
+                "hub": {"ta_role": "server-admin"},
+                "auth": {"kind": "native", "native": {"admin_users": ["ada"]}},
+            },
+            "hub.ta_role: only full-admin with native sign-in",
+        ),
+    ],
+)
+def test_a_wrong_ta_role_is_named(make, update, message):
+    with pytest.raises(config.ConfigError, match=message):
+        make(update)
+
+
+def test_users_may_share_their_servers_and_a_revoked_share_ends_within_a_minute(make):
+    c = make()
+    assert {"name": "user", "scopes": ["self", "shares!user"]} in c.JupyterHub.load_roles
+    assert c.Spawner.server_token_scopes == [
+        "users:activity!user",
+        "access:servers!server",
+        "shares!server",
+    ]
+    assert "--HubOAuth.cache_max_age=60" in c.Spawner.args
+
+
+def test_sharing_can_be_off(make):
+    c = make({"hub": {"sharing": False}})
+    assert "user" not in [r["name"] for r in c.JupyterHub.load_roles]
+    assert "server_token_scopes" not in c.Spawner
+    assert c.Spawner.args == []
 
 
 def test_team_changes_apply_at_refresh(make):
@@ -349,7 +419,8 @@ def test_culler_is_on_by_default(make):
     c = make()
     services = {s["name"]: s for s in c.JupyterHub.services}
     assert "--timeout=3600" in services["idle-culler"]["command"]
-    assert {"name", "scopes", "services"} <= set(c.JupyterHub.load_roles[1])
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "idle-culler")
+    assert role["services"] == ["idle-culler"] and "delete:servers" in role["scopes"]
 
 
 def test_culler_can_be_off(make):

@@ -70,7 +70,7 @@ class FakeHub:
         self.removed += names
 
 
-CLASS = [*USERS, user("tina", admin=True), user("bob.smith")]
+CLASS = [*USERS, user("tina", admin=True), user("bob.smith"), {**user("tom"), "ta": True}]
 
 
 def test_removing_without_confirmation_removes_nothing_and_says_who_would_go():
@@ -96,3 +96,23 @@ def test_removing_named_users_only_those_and_an_unknown_one_is_named():
     assert ops.to_remove(CLASS, ["tina", "bob"]) == ["bob", "tina"]
     with pytest.raises(ValueError, match="remove: no such user: zed"):
         ops.to_remove(CLASS, ["ada", "zed"])
+
+
+def test_a_ta_team_member_is_staff_without_being_an_admin(monkeypatch):
+    """hub.ta_role server-admin: TAs are known by their team's group, stay at
+    the end of a course, and show as TA in the list."""
+    hub = ops.Hub("http://hub", "token", {"school:tas"})
+    answer = [
+        {**user("tom"), "groups": ["school:tas"]},
+        {**user("ada"), "groups": ["school:students"]},
+        {**user("zoe", admin=True), "groups": []},
+    ]
+    monkeypatch.setattr(hub, "call", lambda method, path: answer)
+    users = hub.users()
+    assert [u["ta"] for u in users] == [True, False, True]
+    assert ops.to_remove(users, []) == ["ada"]
+    assert [line.split()[:2] for line in ops.table(users).splitlines()[1:]] == [
+        ["ada", "stopped"],
+        ["tom", "TA"],
+        ["zoe", "yes"],
+    ]

@@ -116,7 +116,8 @@ def test_a_class_starting_at_once_is_spread_over_the_nodes(monkeypatch):
     monkeypatch.setattr(SchoolSwarmSpawner, "nodes", nodes)
     monkeypatch.setattr(SwarmSpawner, "start", started)
     spawners = [
-        SchoolSwarmSpawner(user=SimpleNamespace(name=f"s{n}", id=n, admin=False)) for n in range(7)
+        SchoolSwarmSpawner(user=SimpleNamespace(name=f"s{n}", id=n, admin=False, groups=[]))
+        for n in range(7)
     ]
 
     async def storm():
@@ -186,7 +187,7 @@ def test_only_our_services_count():
 
 
 def test_the_node_survives_in_the_spawner_state():
-    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=[])
     spawner = SchoolSwarmSpawner(user=ada)
     spawner.node = "w2"
     state = spawner.get_state()
@@ -199,7 +200,7 @@ def test_the_node_survives_in_the_spawner_state():
 
 def test_a_stop_waits_for_the_old_server_to_exit_before_removing_the_service(monkeypatch):
     """Otherwise the old server answers a quick restart's readiness check."""
-    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=[])
     spawner = SchoolSwarmSpawner(user=ada)
     spawner.object_id = "svc1"
     calls, states = [], iter(["running", "running", "shutdown"])
@@ -247,7 +248,7 @@ from schoolhub.spawner import SERVER_CAPS, SUDO_CAPS  # noqa: E402
     "admin, admin_sudo, sudo", [(False, True, False), (True, False, False), (True, True, True)]
 )
 def test_only_admins_get_sudo_and_only_when_the_site_allows(admin, admin_sudo, sudo):
-    user = SimpleNamespace(name="tina", id=1, admin=admin)
+    user = SimpleNamespace(name="tina", id=1, admin=admin, groups=[])
     spawner = SchoolSwarmSpawner(user=user, admin_sudo=admin_sudo)
     assert spawner.sudo() is sudo
     hardening = spawner.hardening(spawner.sudo())
@@ -255,6 +256,17 @@ def test_only_admins_get_sudo_and_only_when_the_site_allows(admin, admin_sudo, s
     assert hardening["cap_add"] == (SUDO_CAPS if sudo else SERVER_CAPS)
     # Binding ports below 1024 needs root again, whoever the user is.
     assert hardening["sysctls"] == {"net.ipv4.ip_unprivileged_port_start": "1024"}
+
+
+@pytest.mark.parametrize(
+    "groups, ta", [(["school:tas"], True), (["school:students"], False), ([], False)]
+)
+def test_a_ta_teams_member_is_a_ta_without_being_an_admin(groups, ta):
+    """hub.ta_role server-admin: the TA's group, not the admin flag, says it."""
+    group = [SimpleNamespace(name=name) for name in groups]
+    user = SimpleNamespace(name="tom", id=1, admin=False, groups=group)
+    spawner = SchoolSwarmSpawner(user=user, admin_sudo=True, ta_groups=["school:tas"])
+    assert spawner.is_ta() is ta and spawner.sudo() is ta
 
 
 def test_servers_keep_only_what_start_sh_needs_as_root():
@@ -278,14 +290,14 @@ def created_service(monkeypatch, spawner, task_template) -> dict:
 
 
 def test_services_get_the_pids_limit(monkeypatch):
-    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=[])
     spawner = SchoolSwarmSpawner(user=ada, pids_limit=64)
     template = created_service(monkeypatch, spawner, {"Resources": {"Limits": {"MemoryBytes": 1}}})
     assert template["Resources"]["Limits"] == {"MemoryBytes": 1, "Pids": 64}
 
 
 def test_a_sites_own_constraints_stay_beside_ours(monkeypatch):
-    ada = SimpleNamespace(name="ada", id=1, admin=False)
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=[])
     site = ["node.labels.room == lab-2"]
     spawner = SchoolSwarmSpawner(user=ada, extra_placement_spec={"constraints": site})
     spawner.node = "w2"
@@ -317,7 +329,7 @@ PROFILES = complete(
 
 
 def profiled(admin=False, profiles=PROFILES, **options):
-    user = SimpleNamespace(name="ada", id=1, admin=admin)
+    user = SimpleNamespace(name="ada", id=1, admin=admin, groups=[])
     spawner = SchoolDockerSpawner(
         user=user, profiles=profiles, image="school/notebook:1", mem_limit="1G", cpu_limit=1.0
     )

@@ -3,8 +3,9 @@ jupyterhub_profiles): students choose on the spawn page with the default
 pre-selected and never see the TAs' profiles; the chosen profile's limits and
 image are what the server gets; a student who asks the API for a TA profile is
 refused with a message; a profile whose image no host has stops site.yml
-before the hub changes. The end of the course: every home exported as one
-archive whose files are the home's."""
+before the hub changes. TAs narrowed to students' servers (molecule.yml's
+jupyterhub_ta_role) and a student sharing her server by a link. The end of
+the course: every home exported as one archive whose files are the home's."""
 
 import hashlib
 import json
@@ -18,6 +19,7 @@ from conftest import ARTIFACTS, container, run_playbook
 from schoolhub.lab.browser import sign_in_to_jupyterlab
 
 NAME = "schoolhub-https-host"  # jupyterhub_public_url's host (molecule.yml)
+TAS = "summer-school:tas"  # the TA team's group (inventory/test-hosts.yml's org)
 MiB = 1 << 20
 
 
@@ -159,6 +161,121 @@ def test_a_profile_starts_its_own_image(host):
     assert not host.file("/etc/schoolhub/schoolhub.yaml").contains("schoolhub-test/r-notebook")
 
 
+# --- TAs on students' servers, and sharing ----------------------------------------
+
+# The hub's API as the signed-in browser calls it (cookie and XSRF token): status.
+FETCH = """async ([method, path, body]) => (await fetch('/hub/api' + path, {
+    method, body: body && JSON.stringify(body),
+    headers: {'X-XSRFToken': window.jhdata.xsrf_token, 'Content-Type': 'application/json'},
+})).status"""
+
+
+def running(host, user: str) -> None:
+    """The user's server started (by the operations token) and ready."""
+    stopped(host, user)
+    # (Named: without, the hub reuses the user's last choice, maybe a profile gone since.)
+    assert api(host, "POST", f"/users/{user}/server", {"profile": "standard"})[0] in (201, 202)
+    for _ in range(90):
+        if api(host, "GET", f"/users/{user}")[1]["servers"].get("", {}).get("ready"):
+            return
+        host.run("sleep 2")
+    raise AssertionError(f"{user}'s server did not start")
+
+
+def opens(page, path: str) -> int:
+    """The status of a page of the site, after its redirects."""
+    return page.goto(f"https://{NAME}{path}", timeout=120_000).status
+
+
+def enters(page, owner: str) -> int:
+    """The signed-in user opens `owner`'s JupyterLab, through the hub's
+    "Authorize" page (someone else's server): 200 once in, or the refusal."""
+    answer = page.goto(f"https://{NAME}/user/{owner}/lab", timeout=120_000)
+    if answer.status == 200 and "/oauth2/authorize" in page.url:
+        with page.expect_navigation(timeout=120_000) as opened:
+            page.get_by_role("button", name="Authorize").click()
+        answer = opened.value
+    if answer.status != 200 or f"/user/{owner}/lab" not in page.url:
+        return answer.status
+    page.locator(".jp-Launcher").first.wait_for(timeout=120_000)
+    return 200
+
+
+def test_a_ta_opens_starts_and_stops_students_servers_and_is_no_admin(students_server, ip, host):
+    running(host, "grace")
+    api(host, "POST", "/users/tom")  # a TA who has not signed in yet (not a student)
+
+    def as_ta(page):
+        opens(page, "/hub/home")
+        seen = {"admin page": opens(page, "/hub/admin")}
+        opens(page, "/hub/home")  # (jhdata's XSRF token)
+
+        def call(method, path, body=None):
+            return page.evaluate(FETCH, [method, path, body])
+
+        seen["list users"] = call("GET", "/users")
+        seen["open grace's"] = enters(page, "grace")
+        opens(page, "/hub/home")
+        seen["stop grace's"] = call("DELETE", "/users/grace/server") in (202, 204)
+        seen["start tom's (a TA)"] = call("POST", "/users/tom/server", {})
+        seen["make grace admin"] = call("PATCH", "/users/grace", {"admin": True})
+        seen["remove grace"] = call("DELETE", "/users/grace")
+        return seen
+
+    landing = sign_in_to_jupyterlab(
+        f"https://{NAME}", "tina", ARTIFACTS / "https-ta.png", resolve={NAME: ip}, then=as_ta
+    )
+    assert landing.then == {
+        "admin page": 200,
+        "list users": 200,
+        "open grace's": 200,
+        "stop grace's": True,
+        "start tom's (a TA)": 404,  # (JupyterHub's "No access to resources")
+        "make grace admin": 403,
+        "remove grace": 403,
+    }
+    tina = api(host, "GET", "/users/tina")[1]
+    assert tina["admin"] is False and TAS in tina["groups"]
+    stopped(host, "grace")
+    stopped(host, "tina")
+
+
+def test_a_student_shares_her_server_by_a_link_and_stops_sharing(students_server, ip, host):
+    running(host, "grace")
+    share = "docker exec -u 1000 jupyter-grace timeout 60 share-server"
+    link = host.check_output(share).splitlines()[0]
+    assert link.startswith(f"https://{NAME}/hub/accept-share?code="), link
+
+    def as_classmate(page):
+        seen = {"before": enters(page, "grace")}
+        page.goto(link, timeout=60_000)
+        page.get_by_role("button", name="Accept invitation").click()
+        seen["after accepting"] = enters(page, "grace")
+        seen["list"] = host.check_output(f"{share} --list")
+        seen["stop"] = host.check_output(f"{share} --stop")
+        for _ in range(30):  # bounded: the server asks the hub again within a minute
+            seen["after stopping"] = enters(page, "grace")
+            if seen["after stopping"] != 200:
+                break
+            page.wait_for_timeout(5_000)
+        seen["link again"] = page.goto(link, timeout=60_000).status
+        return seen
+
+    landing = sign_in_to_jupyterlab(
+        f"https://{NAME}", "ada", ARTIFACTS / "https-share.png", resolve={NAME: ip},
+        then=as_classmate,
+    )  # fmt: skip
+    seen = landing.then
+    assert (seen["before"], seen["after accepting"], seen["after stopping"]) == (403, 200, 403), (
+        seen
+    )
+    assert seen["list"] == "Shared with: ada"
+    assert "Nobody else may use your server now" in seen["stop"]
+    assert seen["link again"] in (400, 404), seen
+    stopped(host, "grace")
+    stopped(host, "ada")
+
+
 # --- the end of the course: every home as one archive ---------------------------
 
 
@@ -209,7 +326,8 @@ def test_the_export_asks_where_the_archives_go():
 
 def test_removing_the_students_asks_first_then_takes_them_and_their_homes(students_server, host):
     """The end of the course, after the export: TAs and their homes stay."""
-    students = sorted(u["name"] for u in api(host, "GET", "/users")[1] if not u["admin"])
+    users = api(host, "GET", "/users")[1]
+    students = sorted(u["name"] for u in users if not u["admin"] and TAS not in u["groups"])
     assert "grace" in students and "tina" not in students
     asked = " ".join(run_playbook("users.yml", "users_action=remove").stdout.split())
     assert f"would remove {len(students)} user(s) and their homes: {', '.join(students)}" in asked

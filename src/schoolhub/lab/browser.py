@@ -6,8 +6,10 @@ Playwright's own browser downloads are never used: CHROMIUM is the system's.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -30,6 +32,8 @@ class Landing:
     headers: dict[str, str]
     # The spawn page's profiles (value -> checked when the page opened); {}: no page.
     profiles: dict[str, bool] = field(default_factory=dict)
+    # What `then` returned.
+    then: Any = None
 
 
 def sign_in_to_jupyterlab(
@@ -38,12 +42,14 @@ def sign_in_to_jupyterlab(
     screenshot: Path,
     resolve: dict[str, str] | None = None,
     profile: str = "",
+    then: Callable[[Any], Any] | None = None,
 ) -> Landing:
     """Sign in as `login` through the fake GitHub's page, wait for JupyterLab's
     launcher, save a screenshot (also on failure, beside it). `resolve` maps
     host names to addresses (a site's name without DNS); certificates are then
     not checked by the browser (the caller checks them). On a spawn page,
-    choose `profile` (none: leave the default) and press Start."""
+    choose `profile` (none: leave the default) and press Start. `then(page)`
+    goes on as the signed-in user, before the browser closes."""
     from playwright.sync_api import sync_playwright
 
     screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +79,9 @@ def sign_in_to_jupyterlab(
             page.locator(".jp-Launcher").first.wait_for(timeout=120_000)
             page.screenshot(path=str(screenshot))
             headers = first.all_headers() if first else {}
-            return Landing(page.title(), context.cookies(), headers, profiles)
+            landing = Landing(page.title(), context.cookies(), headers, profiles)
+            landing.then = then(page) if then else None
+            return landing
         except Exception:
             page.screenshot(path=str(screenshot.with_name(f"{screenshot.stem}-failure.png")))
             raise
