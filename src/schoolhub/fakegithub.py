@@ -132,6 +132,15 @@ class Base(web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(body))
 
+    def send_page(self, items: list) -> None:
+        """One page of a list, with GitHub's Link header to the next one."""
+        per_page = max(1, min(100, int(self.get_argument("per_page", "30"))))
+        page = max(1, int(self.get_argument("page", "1")))
+        if page * per_page < len(items):
+            base = f"{self.request.protocol}://{self.request.host}{self.request.path}"
+            self.set_header("Link", f'<{base}?per_page={per_page}&page={page + 1}>; rel="next"')
+        self.send_json(items[(page - 1) * per_page : page * per_page])
+
     def not_found(self) -> None:
         self.send_json({"message": "Not Found"}, 404)
 
@@ -227,12 +236,30 @@ class UserTeams(Base):
             {"name": t.name, "slug": t.slug, "organization": {"login": t.org}}
             for t in self.world.teams_of(login)
         ]
-        per_page = max(1, min(100, int(self.get_argument("per_page", "30"))))
-        page = max(1, int(self.get_argument("page", "1")))
-        if page * per_page < len(teams):
-            base = f"{self.request.protocol}://{self.request.host}{self.request.path}"
-            self.set_header("Link", f'<{base}?per_page={per_page}&page={page + 1}>; rel="next"')
-        self.send_json(teams[(page - 1) * per_page : page * per_page])
+        self.send_page(teams)
+
+
+class AnyUser(Base):
+    """GET /users/<login>: the public profile, or 404 (roster checks)."""
+
+    def get(self, login: str) -> None:
+        found = next((u for u in self.world.users if u.lower() == login.lower()), None)
+        if found is None:
+            self.not_found()
+            return
+        self.send_json(self.world.users[found])
+
+
+class TeamMembers(Base):
+    """GET /orgs/<org>/teams/<slug>/members: the members, a page at a time."""
+
+    def get(self, org: str, slug: str) -> None:
+        caller = self.require_login()
+        team = self.world.team(org, slug)
+        if team is None or not self.world.in_org(org, caller):
+            self.not_found()
+            return
+        self.send_page([{"login": login} for login in sorted(team.members)])
 
 
 class TeamMember(Base):
@@ -297,6 +324,8 @@ def make_app(world: World) -> web.Application:
             (r"/api/v3/user", User),
             (r"/api/v3/user/emails", UserEmails),
             (r"/api/v3/user/teams", UserTeams),
+            (rf"/api/v3/users/{name}", AnyUser),
+            (rf"/api/v3/orgs/{name}/teams/{name}/members", TeamMembers),
             (rf"/api/v3/orgs/{name}/teams/{name}/members/{name}", TeamMember),
             (rf"/api/v3/orgs/{name}/teams/{name}/memberships/{name}", TeamMembership),
             (rf"/api/v3/orgs/{name}/members/{name}", OrgMember),

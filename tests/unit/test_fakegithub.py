@@ -210,3 +210,16 @@ def test_org_membership(fake):
 def test_bad_data_is_named(data, message):
     with pytest.raises(fakegithub.DataError, match=message):
         fakegithub.World.from_data(data)
+
+
+def test_the_roster_check_reads_teams_and_asks_about_logins(fake):
+    from schoolhub import roster
+
+    url, _ = fake
+    github = roster.GitHub(f"{url}/api/v3", "pat-of-carol")
+    assert github.members("growth-school", "participants") == {"alice-1"}
+    assert github.exists("mallory") and github.exists("ALICE-1") and not github.exists("malory")
+    with pytest.raises(roster.RosterError, match="GitHub has no team growth-school/nobody"):
+        github.members("growth-school", "nobody")
+    with pytest.raises(roster.RosterError, match="GitHub refused the roster's token"):
+        roster.GitHub(f"{url}/api/v3", "wrong").members("growth-school", "tas")

@@ -341,3 +341,68 @@ def test_removing_the_students_asks_first_then_takes_them_and_their_homes(studen
         assert host.run(f"docker volume inspect schoolhub-home-{student}").rc == 1
     assert api(host, "GET", "/users/tina")[0] == 200
     assert host.run("docker volume inspect schoolhub-home-tina").rc == 0
+
+
+# --- the roster check ---------------------------------------------------------------
+
+ROSTER = """name,github
+Ada Lovelace,ada
+Grace Hopper,https://github.com/grace
+Bob Smith,@Bob-Smith2
+Eve,eve
+Alan Turing,alann
+Nobody,not a login
+"""
+
+
+def roster(tmp_path, *extra: str, check=True) -> str:
+    path = tmp_path / "students.csv"
+    path.write_text(ROSTER)
+    done = run_playbook("roster.yml", f"roster_csv={path}", *extra, check=check)
+    return " ".join((done.stdout + done.stderr).split())
+
+
+def test_the_roster_check_names_each_kind_of_trouble(host, tmp_path):
+    """The class list against the fake GitHub's team Participants (ada, grace,
+    alan, katherine, linus, Bob-Smith2, dave) and the hub's users."""
+    api(host, "POST", "/users/ada")  # has signed in (the hub knows her) ...
+    api(host, "DELETE", "/users/grace")  # ... grace has not
+    users = api(host, "GET", "/users")[1]
+    listed = {"ada", "grace", "bob-smith2", "eve", "alann"}
+    unexpected = sorted(
+        u["name"]
+        for u in users
+        if u["name"] not in listed and not u["admin"] and TAS not in u["groups"]
+    )
+    said = roster(tmp_path)
+    for line in [
+        "roster: 6 login(s)",
+        "not GitHub logins (fix the roster): not a login",
+        "no such GitHub user (a typo?): alann",
+        "on GitHub but not in the students' teams (invite them): eve",
+        "in the students' teams but not on the roster: alan, dave, katherine, linus",
+        "on the roster and in the teams, never signed in: Bob-Smith2, grace",
+        f"hub users neither on the roster nor TAs: {', '.join(unexpected) or 'none'}",
+    ]:
+        assert line in said, said[-3000:]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("roster_csv=/nowhere/students.csv", "Name the class list, a CSV file on this machine"),
+        (
+            "roster_column=login",
+            "the roster has no column 'login' (its columns: 'name', 'github'); name the one"
+            " with GitHub logins: -e roster_column=NAME",
+        ),
+        (
+            "jupyterhub_github_token=wrong",
+            "GitHub refused the roster's token (401): give jupyterhub_github_token",
+        ),
+    ],
+)
+def test_a_roster_it_cannot_use_stops_it_with_the_reason(tmp_path, extra, message):
+    said = roster(tmp_path, extra, check=False)
+    assert message in said, said[-3000:]
+    assert "PLAY RECAP" in said and "failed=1" in said
