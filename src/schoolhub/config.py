@@ -140,9 +140,7 @@ TA_SCOPES = ("admin-ui", "list:users", "read:users", "read:servers")
 TA_SERVER_SCOPES = ("servers", "access:servers")
 
 
-# JupyterHub's `server` role (what a server's own token may do), and how long
-# a server trusts the hub's answer about who may open it (hub.sharing).
-SERVER_TOKEN_SCOPES = ("users:activity!user", "access:servers!server")
+# How long a server trusts the hub's answer about who may open it (hub.sharing).
 SHARE_CHECK_EVERY = 60
 
 
@@ -368,9 +366,16 @@ def apply_hub(c, cfg: dict) -> None:
         # command). A revoked share stops opening the server within
         # SHARE_CHECK_EVERY seconds: servers ask the hub again after that long
         # (JupyterHub's 300 s would leave it open for five minutes).
-        c.Spawner.server_token_scopes = [*SERVER_TOKEN_SCOPES, "shares!server"]
+        c.Spawner.server_token_scopes = [*server_token_scopes(), "shares!server"]
         args.append(f"--HubOAuth.cache_max_age={SHARE_CHECK_EVERY}")
     c.Spawner.args = args
+
+
+def server_token_scopes() -> list[str]:
+    """What a server's own token may do by default: JupyterHub's `server` role."""
+    from jupyterhub.roles import get_default_roles
+
+    return next(r["scopes"] for r in get_default_roles() if r["name"] == "server")
 
 
 def wal_mode(connection, _record=None) -> None:
@@ -403,12 +408,17 @@ def apply_proxy(c, cfg: dict) -> None:
     c.ConfigurableHTTPProxy.auth_token = read_secret(cfg, "proxy_auth_token")
 
 
+def group_name(org: str, slug: str) -> str:
+    """The hub's group of a GitHub team (what allowed_groups and roles name)."""
+    return f"{org}:{slug}"
+
+
 def team_groups(org: str) -> Callable[[dict], list[str]]:
     """auth_state -> the user's teams in `org`, as `org:slug` group names."""
 
     def groups(auth_state: dict) -> list[str]:
         return [
-            f"{org}:{team['slug']}"
+            group_name(org, team["slug"])
             for team in auth_state.get("teams") or []
             if team.get("organization", {}).get("login", "").lower() == org.lower()
         ]
@@ -422,7 +432,7 @@ def groups_of(cfg: dict, teams: str) -> set[str]:
     if cfg["auth"]["kind"] != "github":
         return set()
     gh = cfg["auth"]["github"]
-    return {f"{gh['org']}:{slugify(team)}" for team in gh[teams]}
+    return {group_name(gh["org"], slugify(team)) for team in gh[teams]}
 
 
 def is_ta(tas, admin: bool, groups) -> bool:

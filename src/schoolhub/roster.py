@@ -11,7 +11,8 @@ but neither on the roster nor a TA. GitHub is asked with the token in
 $ROSTER_GITHUB_TOKEN (jupyterhub_github_token, read:org); the hub with the operations token.
 
 It prints one JSON object for the playbook: {"said": [lines], and each list by
-its key (NOT_GITHUB, ...)}. A roster it cannot read is an error naming why.
+its key in FINDINGS}; a roster or token it cannot use: {"said": [], "error":
+why}, exit status 2.
 """
 
 from __future__ import annotations

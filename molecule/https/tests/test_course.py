@@ -58,6 +58,18 @@ def stopped(host, user: str) -> None:
     raise AssertionError(f"{user}'s server did not stop")
 
 
+def running(host, user: str, profile: str = "standard") -> None:
+    """The user's server started with `profile` (by the operations token) and ready."""
+    stopped(host, user)
+    # (Named: without, the hub reuses the user's last choice, maybe a profile gone since.)
+    assert api(host, "POST", f"/users/{user}/server", {"profile": profile})[0] in (201, 202)
+    for _ in range(90):
+        if api(host, "GET", f"/users/{user}")[1]["servers"].get("", {}).get("ready"):
+            return
+        host.run("sleep 2")
+    raise AssertionError(f"{user}'s server did not start")
+
+
 def site_image(host) -> str:
     """The school's single-user image, as the hub's settings name it."""
     settings = yaml.safe_load(host.file("/etc/schoolhub/schoolhub.yaml").content_string)
@@ -148,12 +160,7 @@ def test_a_profile_starts_its_own_image(host):
     profiles = [{"name": "standard"}, {"name": "r", "image": "schoolhub-test/r-notebook:1"}]
     run_playbook("site.yml", json.dumps({"jupyterhub_profiles": profiles}))
     try:
-        stopped(host, "grace")
-        assert api(host, "POST", "/users/grace/server", {"profile": "r"})[0] in (201, 202)
-        for _ in range(90):
-            if api(host, "GET", "/users/grace")[1]["servers"].get("", {}).get("ready"):
-                break
-            host.run("sleep 2")
+        running(host, "grace", "r")
         assert limits(host, "grace")[0] == "schoolhub-test/r-notebook:1"
         stopped(host, "grace")
     finally:  # the inventory's profiles again, for the tests after this one
@@ -168,18 +175,6 @@ FETCH = """async ([method, path, body]) => (await fetch('/hub/api' + path, {
     method, body: body && JSON.stringify(body),
     headers: {'X-XSRFToken': window.jhdata.xsrf_token, 'Content-Type': 'application/json'},
 })).status"""
-
-
-def running(host, user: str) -> None:
-    """The user's server started (by the operations token) and ready."""
-    stopped(host, user)
-    # (Named: without, the hub reuses the user's last choice, maybe a profile gone since.)
-    assert api(host, "POST", f"/users/{user}/server", {"profile": "standard"})[0] in (201, 202)
-    for _ in range(90):
-        if api(host, "GET", f"/users/{user}")[1]["servers"].get("", {}).get("ready"):
-            return
-        host.run("sleep 2")
-    raise AssertionError(f"{user}'s server did not start")
 
 
 def opens(page, path: str) -> int:
