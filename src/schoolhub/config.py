@@ -17,6 +17,7 @@ import copy
 import re
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
         "ip": "0.0.0.0",  # noqa: S104 (inside a container, behind the proxy)
         "port": 8081,
         "connect_host": "jupyterhub",
+        # The hub container's name on the users' network (where the proxy reaches its services).
+        "container": "jupyterhub",
         # As users type it; https:// makes every cookie Secure (hub's and servers').
         "public_url": "",
         "data_dir": "/srv/jupyterhub/data",
@@ -55,6 +58,15 @@ DEFAULTS: dict[str, Any] = {
     "proxy": {
         # Its API, on the network of the hub and the proxy alone.
         "api_url": "http://proxy-api:8001",
+        # As containers on the users' network reach it (servers read the announcements there).
+        "url": "http://jupyterhub-proxy:8000",
+    },
+    # Shown on the hub's pages and in JupyterLab (schoolhub.announcements);
+    # admins and TAs add one of their own on the service's page.
+    "announcements": {
+        "message": "",
+        # ISO 8601 date or time, UTC unless it names an offset; "" never.
+        "expires": "",
     },
     "auth": {
         "kind": "github",
@@ -234,6 +246,14 @@ def profiles(given: list) -> list[dict]:
     return result
 
 
+def parse_expiry(text: str) -> datetime | None:
+    """An announcement's expiry (announcements.expires); "" is never."""
+    if not text:
+        return None
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def validate(cfg: dict) -> None:
     auth, spawner = cfg["auth"], cfg["spawner"]
     public_url = cfg["hub"]["public_url"]
@@ -301,6 +321,13 @@ def validate(cfg: dict) -> None:
         raise ConfigError(
             f"shares.script_timeout: must be positive, got {shares['script_timeout']!r}"
         )
+    try:
+        parse_expiry(cfg["announcements"]["expires"])
+    except ValueError:
+        raise ConfigError(
+            f"announcements.expires: {cfg['announcements']['expires']!r} is not a date or time"
+            " like 2026-07-01 or 2026-07-01T17:00+02:00"
+        ) from None
     culler = cfg["culler"]
     for key in ("timeout", "every"):
         if culler["enabled"] and culler[key] <= 0:
@@ -511,6 +538,8 @@ def apply_spawner(c, cfg: dict) -> None:
         "CHOWN_HOME": "yes",
         # The site's address as users type it (share-server's links).
         **({"SCHOOLHUB_PUBLIC_URL": cfg["hub"]["public_url"]} if cfg["hub"]["public_url"] else {}),
+        # JupyterLab's news (the image's LabApp.news_url): the announcements.
+        "SCHOOLHUB_NEWS_URL": f"{cfg['proxy']['url']}/services/{ANNOUNCEMENTS}/feed.atom",
         **sp["environment"],
     }
     c.DockerSpawner.mem_limit = sp["mem_limit"] or None
@@ -560,6 +589,25 @@ def apply_shares(c, cfg: dict) -> None:
     )
 
 
+# The announcements service (schoolhub.announcements), in the hub container.
+ANNOUNCEMENTS, ANNOUNCEMENTS_PORT = "announcements", 10101
+
+
+def apply_announcements(c, cfg: dict) -> dict:
+    """The hub's pages show the announcements; the service sets them and
+    serves JupyterLab's feed. Admins may open it, and TAs (user_roles)."""
+    from schoolhub.announcements import banner
+
+    c.JupyterHub.template_vars = {"announcement": banner(cfg)}
+    return {
+        "name": ANNOUNCEMENTS,
+        "url": f"http://{cfg['hub']['container']}:{ANNOUNCEMENTS_PORT}",
+        "command": ["python3", "-m", "schoolhub.announcements"],
+        "display": True,
+        "oauth_no_confirm": True,
+    }
+
+
 # users.yml's actions: list, stop and cull servers, remove users (end of course).
 OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:servers", "admin:users"]
 
@@ -568,7 +616,10 @@ def apply_services(c, cfg: dict) -> None:
     """The operations playbooks' token (secret `ops_api_token`) and the idle culler."""
     roles = [{"name": "schoolhub-ops", "scopes": OPS_SCOPES, "services": ["schoolhub-ops"]}]
     roles += user_roles(cfg)
-    services = [{"name": "schoolhub-ops", "api_token": read_secret(cfg, "ops_api_token")}]
+    services = [
+        {"name": "schoolhub-ops", "api_token": read_secret(cfg, "ops_api_token")},
+        apply_announcements(c, cfg),
+    ]
     culler = cfg["culler"]
     if culler["enabled"]:
         roles.append(
@@ -584,7 +635,8 @@ def apply_services(c, cfg: dict) -> None:
 
 
 def user_roles(cfg: dict) -> list[dict]:
-    """Every user's role (sharing their own servers), and the TAs' narrowed one."""
+    """Every user's role (sharing their own servers), and the TAs' narrowed one
+    (it sets the announcements, as admins do)."""
     roles = []
     if cfg["hub"]["sharing"]:
         roles.append({"name": "user", "scopes": ["self", "shares!user"]})
@@ -594,7 +646,7 @@ def user_roles(cfg: dict) -> list[dict]:
         roles.append(
             {
                 "name": "schoolhub-ta",
-                "scopes": scopes,
+                "scopes": [*scopes, f"access:services!service={ANNOUNCEMENTS}"],
                 "groups": sorted(groups_of(cfg, "admin_teams")),
             }
         )

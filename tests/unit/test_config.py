@@ -167,6 +167,7 @@ def test_tas_narrowed_to_students_servers_are_not_admins(make):
         "read:servers",
         "servers!group=growth-school:participants",
         "access:servers!group=growth-school:participants",
+        "access:services!service=announcements",  # (admins have it as admins)
     ]
     # The spawner knows them as TAs (their limits, shares, profiles).
     assert c.SchoolSpawner.ta_groups == ["growth-school:tas"]
@@ -425,7 +426,7 @@ def test_culler_is_on_by_default(make):
 
 def test_culler_can_be_off(make):
     services = make({"culler": {"enabled": False}}).JupyterHub.services
-    assert [s["name"] for s in services] == ["schoolhub-ops"]
+    assert [s["name"] for s in services] == ["schoolhub-ops", "announcements"]
 
 
 def test_operations_token_comes_from_its_secret(make):

@@ -38,6 +38,8 @@ BAD = [
      "jupyterhub_concurrent_spawn_limit (hub.concurrent_spawn_limit: must be 0 (no limit)"),
     ("unknown TA role", "jupyterhub_ta_role=viewer",
      "value of jupyterhub_ta_role must be one of: full-admin, server-admin, got: viewer"),
+    ("announcement expiry", {"jupyterhub_announcement_expires": "next tuesday"},
+     "jupyterhub_announcement_expires (announcements.expires: 'next tuesday' is not a date"),
     ("teams as a string", "jupyterhub_github_user_teams=Participants",
      "jupyterhub_github_user_teams (auth.github.user_teams: expected list, got 'Participants')"),
     ("no team", {"jupyterhub_github_user_teams": [], "jupyterhub_github_admin_teams": []},

@@ -11,6 +11,7 @@ import hashlib
 import json
 import subprocess
 import tarfile
+import zipfile
 
 import pytest
 import yaml
@@ -269,6 +270,116 @@ def test_a_student_shares_her_server_by_a_link_and_stops_sharing(students_server
     assert seen["link again"] in (400, 404), seen
     stopped(host, "grace")
     stopped(host, "ada")
+
+
+# --- announcements ---------------------------------------------------------------
+
+SITE_NOTICE = "Welcome to the summer school! Lunch is at 12:30."  # molecule.yml
+SERVICE = "/services/announcements/"
+
+
+def banner(page) -> str:
+    """The announcement above the hub's home page, as the user reads it."""
+    opens(page, "/hub/home")
+    shown = page.locator(".announcement")
+    return shown.inner_text() if shown.count() else ""
+
+
+def publish(page, message: str, hours: str = "") -> str:
+    """On the service's page: type the message and expiry, press Publish;
+    the page's answer."""
+    page.locator("textarea[name=message]").fill(message)
+    page.locator("input[name=hours]").fill(hours)
+    with page.expect_navigation(timeout=60_000):
+        page.get_by_role("button", name="Publish").click()
+    return page.locator("#outcome").inner_text()
+
+
+def test_a_ta_announces_without_a_redeploy_and_students_see_it_on_the_hub_and_in_jupyterlab(
+    students_server, ip, host
+):
+    def as_ta(page):
+        seen = {"page": opens(page, SERVICE)}
+        seen["shown before"] = page.locator(".shown").all_inner_texts()
+        seen["published"] = publish(page, "Room 2 today <b>not bold</b>", "1")
+        seen["short one"] = publish(page, "Gone in seconds", "0.001")  # 3.6 s, replaces it
+        page.wait_for_timeout(5_000)
+        seen["after it expired"] = banner(page)
+        opens(page, SERVICE)
+        seen["again"] = publish(page, "Room 2 today <b>not bold</b>", "1")
+        seen["banner"] = banner(page)
+        return seen
+
+    def as_student(page):
+        seen = {"banner": banner(page), "service page": opens(page, SERVICE)}
+        page.goto(f"https://{NAME}/user/grace/lab", timeout=120_000)
+        # JupyterLab's news: notifications when it loads (a toast the first
+        # time), kept in its notification centre (the bell in the status bar).
+        page.locator(".jp-Notification-Status").click(timeout=120_000)
+        for message in (SITE_NOTICE, "Room 2 today"):
+            page.get_by_text(message).first.wait_for(timeout=120_000)
+        seen["in jupyterlab"] = True
+        return seen
+
+    try:
+        ta = sign_in_to_jupyterlab(
+            f"https://{NAME}", "tina", ARTIFACTS / "https-announce.png", resolve={NAME: ip},
+            then=as_ta,
+        ).then  # fmt: skip
+        assert ta["page"] == 200 and ta["shown before"] == [
+            f"{SITE_NOTICE}\nfrom the site's settings, no expiry"
+        ]
+        assert ta["published"].startswith("Published. It expires at "), ta
+        assert ta["after it expired"] == SITE_NOTICE, ta
+        # Escaped: what a TA types is shown as text, never as the page's HTML.
+        assert ta["banner"] == f"{SITE_NOTICE}\nRoom 2 today <b>not bold</b>", ta
+        student = sign_in_to_jupyterlab(
+            f"https://{NAME}", "grace", ARTIFACTS / "https-announced.png", resolve={NAME: ip},
+            then=as_student,
+        ).then  # fmt: skip
+        assert student == {"banner": ta["banner"], "service page": 403, "in jupyterlab": True}
+        # Her server's own token does not open the service either, nor does it reach it
+        # past the proxy.
+        direct = (
+            "docker exec jupyter-grace timeout 30 python3 -c 'import os, urllib.request as u\n"
+            'request = u.Request("http://jupyterhub:10101/services/announcements/",\n'
+            '    headers={"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]})\n'
+            "try: u.urlopen(request)\nexcept Exception as error: print(error)'"
+        )
+        assert host.check_output(direct) == "HTTP Error 403: Forbidden"
+    finally:
+        host.run("docker exec jupyterhub rm -f /srv/jupyterhub/data/announcement.json")
+        stopped(host, "grace")
+        stopped(host, "tina")
+
+
+def test_a_student_downloads_her_whole_home_from_jupyterlab(students_server, ip, host, tmp_path):
+    running(host, "grace")
+    as_grace = "docker exec -u 1000 -w /home/grace jupyter-grace timeout 30"
+    host.check_output(
+        f"{as_grace} sh -c 'mkdir -p work/week1 && echo results > work/week1/notes.txt"
+        " && echo hidden > .course-settings'"
+    )
+    before = set(host.check_output(f"{as_grace} find . -type f -printf '%P\\n'").splitlines())
+
+    def download(page):
+        page.locator(".jp-DirListing-content").first.click(button="right")
+        with page.expect_download(timeout=120_000) as started:
+            page.get_by_text("Download Current Folder as an Archive").click()
+        started.value.save_as(tmp_path / "home.zip")
+
+    sign_in_to_jupyterlab(
+        f"https://{NAME}", "grace", ARTIFACTS / "https-download.png", resolve={NAME: ip},
+        then=download,
+    )  # fmt: skip
+    with zipfile.ZipFile(tmp_path / "home.zip") as archive:
+        names = set(archive.namelist())
+        notes = archive.read("grace/work/week1/notes.txt")
+    assert {"work/week1/notes.txt", ".course-settings"} <= before
+    assert {f"grace/{name}" for name in before} <= names  # hidden files too
+    assert all(name.startswith("grace/") for name in names), names
+    assert notes == b"results\n"
+    stopped(host, "grace")
 
 
 # --- the end of the course: every home as one archive ---------------------------

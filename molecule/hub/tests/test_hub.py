@@ -20,7 +20,8 @@ def test_student_signs_in_and_gets_jupyterlab(running, hub_url):
 @same_on_every_release
 def test_jupyterlab_asks_a_student_nothing_at_the_first_start(running):
     """No prompt a class would each dismiss, nothing fetched from the internet:
-    JupyterLab's news and update check are off in the image."""
+    JupyterLab's update check is off in the image, and its news are on without
+    asking (they are the hub's announcements: the https scenario's test)."""
     ada = running("ada")
     setting = "lab/api/settings/@jupyterlab/apputils-extension:notification"
     answer = requests.get(f"{ada.url}/user/ada/{setting}", headers=ada.headers, timeout=30)
@@ -28,7 +29,7 @@ def test_jupyterlab_asks_a_student_nothing_at_the_first_start(running):
     # The image's overrides.json: the schema's defaults, as JupyterLab gets them.
     schema = answer.json()["schema"]["properties"]
     defaults = (schema["fetchNews"]["default"], schema["checkForUpdates"]["default"])
-    assert defaults == ("false", False), schema
+    assert defaults == ("true", False), schema
 
 
 @same_on_every_release
