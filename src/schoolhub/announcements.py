@@ -160,9 +160,7 @@ def main() -> None:
     from jupyterhub.utils import url_path_join
     from tornado import ioloop, web
 
-    logging.basicConfig(
-        level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s"
-    )
+    config.log_like_the_hub()
     cfg = config.load(config.SETTINGS)
 
     class Page(HubOAuthenticated, web.RequestHandler):

@@ -128,6 +128,14 @@ DEFAULTS: dict[str, Any] = {
         "start_hook": "",
         "script_timeout": 60,
     },
+    # Repositories that students pull (nbgitpuller's links) through the hub's
+    # cache (schoolhub.gitcache), which asks their host once a refresh_every
+    # seconds at most; private: the host gets the secret git_token.
+    "git": {
+        "repos": [],
+        "refresh_every": 60,
+        "private": False,
+    },
     "culler": {
         "enabled": True,
         "timeout": 3600,
@@ -328,10 +336,42 @@ def validate(cfg: dict) -> None:
             f"announcements.expires: {cfg['announcements']['expires']!r} is not a date or time"
             " like 2026-07-01 or 2026-07-01T17:00+02:00"
         ) from None
+    git_repos(cfg["git"])
     culler = cfg["culler"]
     for key in ("timeout", "every"):
         if culler["enabled"] and culler[key] <= 0:
             raise ConfigError(f"culler.{key}: must be positive, got {culler[key]!r}")
+
+
+GIT_URL_RE = re.compile(r"^https?://[^/@\s]+/[^?#@\s]+$")
+
+
+def git_repos(git: dict) -> None:
+    """The cache's repositories: http(s) URLs without credentials (the token
+    is a secret of its own), each once."""
+    seen = set()
+    for url in git["repos"]:
+        if not isinstance(url, str) or not GIT_URL_RE.match(url):
+            raise ConfigError(
+                f"git.repos: {url!r} is not a repository's address like"
+                " https://github.com/school/course (no user or token in it:"
+                " the token is jupyterhub_git_token)"
+            )
+        key = url.rstrip("/").removesuffix(".git")
+        if key in seen:
+            raise ConfigError(f"git.repos: {url!r} is there twice")
+        seen.add(key)
+    if git["refresh_every"] <= 0:
+        raise ConfigError(f"git.refresh_every: must be positive, got {git['refresh_every']!r}")
+
+
+def log_like_the_hub() -> None:
+    """A hub-managed service's lines in the hub's log (its stderr), alike."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s"
+    )
 
 
 def load(path: str | Path) -> dict:
@@ -388,13 +428,19 @@ def apply_hub(c, cfg: dict) -> None:
         c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
         # Servers get cookie_options from the hub, but not for their _xsrf cookie.
         args.append("--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}")
+    scopes = server_token_scopes()
     if hub["sharing"]:
         # A server's own token may share that server (the image's share-server
         # command). A revoked share stops opening the server within
         # SHARE_CHECK_EVERY seconds: servers ask the hub again after that long
         # (JupyterHub's 300 s would leave it open for five minutes).
-        c.Spawner.server_token_scopes = [*server_token_scopes(), "shares!server"]
+        scopes.append("shares!server")
         args.append(f"--HubOAuth.cache_max_age={SHARE_CHECK_EVERY}")
+    if cfg["git"]["repos"]:
+        # ... and pull the course's repositories from the cache (its git sends it).
+        scopes.append(f"access:services!service={GITCACHE}")
+    if scopes != server_token_scopes():
+        c.Spawner.server_token_scopes = scopes
     c.Spawner.args = args
 
 
@@ -402,7 +448,7 @@ def server_token_scopes() -> list[str]:
     """What a server's own token may do by default: JupyterHub's `server` role."""
     from jupyterhub.roles import get_default_roles
 
-    return next(r["scopes"] for r in get_default_roles() if r["name"] == "server")
+    return list(next(r["scopes"] for r in get_default_roles() if r["name"] == "server"))
 
 
 def wal_mode(connection, _record=None) -> None:
@@ -608,6 +654,24 @@ def apply_announcements(c, cfg: dict) -> dict:
     }
 
 
+# The course repositories' cache (schoolhub.gitcache), in the hub container.
+GITCACHE, GITCACHE_PORT = "gitcache", 10102
+
+
+def apply_gitcache(c, cfg: dict) -> dict:
+    """Servers' git fetches the site's repositories from the cache, through
+    the proxy (SchoolSpawner.get_env adds the server's token)."""
+    if cfg["git"]["private"]:
+        read_secret(cfg, "git_token")  # (missing: named now, not at the first pull)
+    c.SchoolSpawner.git_repos = cfg["git"]["repos"]
+    c.SchoolSpawner.git_cache_url = f"{cfg['proxy']['url']}/services/{GITCACHE}"
+    return {
+        "name": GITCACHE,
+        "url": f"http://{cfg['hub']['container']}:{GITCACHE_PORT}",
+        "command": ["python3", "-m", "schoolhub.gitcache"],
+    }
+
+
 # users.yml's actions: list, stop and cull servers, remove users (end of course).
 OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:servers", "admin:users"]
 
@@ -620,6 +684,8 @@ def apply_services(c, cfg: dict) -> None:
         {"name": "schoolhub-ops", "api_token": read_secret(cfg, "ops_api_token")},
         apply_announcements(c, cfg),
     ]
+    if cfg["git"]["repos"]:
+        services.append(apply_gitcache(c, cfg))
     culler = cfg["culler"]
     if culler["enabled"]:
         roles.append(
@@ -635,11 +701,17 @@ def apply_services(c, cfg: dict) -> None:
 
 
 def user_roles(cfg: dict) -> list[dict]:
-    """Every user's role (sharing their own servers), and the TAs' narrowed one
-    (it sets the announcements, as admins do)."""
+    """Every user's role (sharing their own servers, the course's repositories),
+    and the TAs' narrowed one (it sets the announcements, as admins do)."""
     roles = []
+    scopes = ["self"]
     if cfg["hub"]["sharing"]:
-        roles.append({"name": "user", "scopes": ["self", "shares!user"]})
+        scopes.append("shares!user")
+    if cfg["git"]["repos"]:
+        # (what their servers' tokens get; the tokens are what the cache checks)
+        scopes.append(f"access:services!service={GITCACHE}")
+    if scopes != ["self"]:
+        roles.append({"name": "user", "scopes": scopes})
     if cfg["hub"]["ta_role"] == "server-admin":
         students = sorted(groups_of(cfg, "user_teams"))
         scopes = [*TA_SCOPES, *(f"{s}!group={g}" for s in TA_SERVER_SCOPES for g in students)]

@@ -6,6 +6,9 @@ the OAuth authorize page (pick who you are), the token exchange, /user,
 /user/emails, /user/teams (paginated with Link headers) and the org/team
 membership checks. Org owners' tokens may add or remove team members with
 GitHub's own membership endpoints, so tests can change teams at run time.
+It also hosts git repositories over smart HTTP (read only; a private one for
+its org members' tokens), counts their fetches and takes new commits from
+the org's owners (/_test/git/<org>/<name>), for the course-repository tests.
 
     python -m schoolhub.fakegithub --data github.yaml --port 8080
 
@@ -18,6 +21,9 @@ The data file (YAML):
         owners: [carol]
         teams: {Participants: [alice], TAs: [carol]}
     tokens: {carol: <a personal access token, for scripts that change teams>}
+    repos:
+      growth-school/course: {files: {README.md: "# Week 1"}}
+      growth-school/solutions: {private: true}
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ import hmac
 import html
 import json
 import secrets
+import subprocess
+import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -37,6 +46,7 @@ import yaml
 from tornado import ioloop, web
 
 from schoolhub.config import slugify
+from schoolhub.gitcache import http_backend
 
 SCOPES = "read:org,user:email"
 
@@ -73,6 +83,10 @@ class World:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     # code -> (login, PKCE code_challenge or "")
     codes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Git hosting: org/name -> private, where they are, fetches of each.
+    repos: dict[str, bool] = field(default_factory=dict)
+    git_root: Path = Path()
+    git_fetches: Counter = field(default_factory=Counter)
 
     @classmethod
     def from_data(cls, data: dict) -> World:
@@ -120,6 +134,41 @@ class World:
         return login in self.owners.get(org, set()) or any(
             t.org == org and login in t.members for t in self.teams
         )
+
+
+# --- git hosting: repositories over smart HTTP, private ones for org members' tokens ---
+
+
+def git(*args: str, cwd: Path | None = None) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, timeout=60)  # noqa: S603,S607
+
+
+def commit(bare: Path, files: dict[str, str], message: str) -> None:
+    """A commit on `main` of the bare repository with `files` (path: text) written."""
+    with tempfile.TemporaryDirectory() as work:
+        git("clone", "--quiet", str(bare), work)
+        for name, text in files.items():
+            path = Path(work) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        git("add", "--all", cwd=Path(work))
+        git("-c", "user.name=Tina TA", "-c", "user.email=tina@school.test",
+            "commit", "--quiet", "-m", message, cwd=Path(work))  # fmt: skip
+        git("push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=Path(work))
+
+
+def make_repos(root: Path, spec: dict) -> dict[str, bool]:
+    """The data's `repos` (org/name: {private, files}) as bare repositories
+    under `root`: name -> private."""
+    repos = {}
+    for key, repo in (spec or {}).items():
+        repo = repo or {}
+        bare = root / f"{key}.git"
+        bare.mkdir(parents=True)
+        git("init", "--bare", "--quiet", "--initial-branch=main", str(bare))
+        commit(bare, repo.get("files") or {"README.md": f"# {key}\n"}, "First version")
+        repos[key] = bool(repo.get("private"))
+    return repos
 
 
 class Base(web.RequestHandler):
@@ -309,6 +358,61 @@ class OrgMember(Base):
         self.set_status(204)
 
 
+class GitRepository(Base):
+    """A repository over git's smart HTTP, read only; a private one for the
+    tokens of the org's members (as GitHub: Basic x-access-token:<token>)."""
+
+    async def get(self, org: str, name: str, rest: str) -> None:
+        await self.answer(org, name, rest)
+
+    async def post(self, org: str, name: str, rest: str) -> None:
+        await self.answer(org, name, rest)
+
+    def reader(self) -> str | None:
+        kind, _, value = self.request.headers.get("Authorization", "").partition(" ")
+        if kind.lower() == "basic":
+            value = base64.b64decode(value).decode(errors="replace").partition(":")[2]
+        elif kind.lower() != "token":
+            return None
+        return self.world.login_for(value)
+
+    async def answer(self, org: str, name: str, rest: str) -> None:
+        key = f"{org}/{name}"
+        if key not in self.world.repos or "receive-pack" in self.request.query:
+            self.not_found()
+            return
+        login = self.reader()
+        if self.world.repos[key] and not (login and self.world.in_org(org, login)):
+            self.set_status(401)
+            self.set_header("WWW-Authenticate", 'Basic realm="GitHub"')
+            self.finish()
+            return
+        if rest == "info/refs":
+            self.world.git_fetches[key] += 1
+        path = f"/{key}.git/{rest}"
+        status, headers, body = await http_backend(self.world.git_root, path, self.request)
+        self.set_status(status)
+        for header, value in headers.items():
+            self.set_header(header, value)
+        self.finish(body)
+
+
+class GitTestControl(Base):
+    """Tests: how often a repository was fetched; a new commit (org owners)."""
+
+    def get(self, org: str, name: str) -> None:
+        self.send_json({"fetches": self.world.git_fetches[f"{org}/{name}"]})
+
+    def post(self, org: str, name: str) -> None:
+        owner = self.require_login() in self.world.owners.get(org, set())
+        if not owner or f"{org}/{name}" not in self.world.repos:
+            self.not_found()
+            return
+        given = json.loads(self.request.body)
+        commit(self.world.git_root / f"{org}/{name}.git", given["files"], given["message"])
+        self.send_json({"fetches": self.world.git_fetches[f"{org}/{name}"]})
+
+
 class Health(Base):
     def get(self) -> None:
         self.send_json({"fake": "github", "users": len(self.world.users)})
@@ -329,6 +433,8 @@ def make_app(world: World) -> web.Application:
             (rf"/api/v3/orgs/{name}/teams/{name}/members/{name}", TeamMember),
             (rf"/api/v3/orgs/{name}/teams/{name}/memberships/{name}", TeamMembership),
             (rf"/api/v3/orgs/{name}/members/{name}", OrgMember),
+            (rf"/_test/git/{name}/{name}", GitTestControl),
+            (rf"/{name}/([A-Za-z0-9_-]+?)(?:\.git)?/(info/refs|git-upload-pack)", GitRepository),
         ],
         world=world,
         xsrf_cookies=False,
@@ -345,6 +451,8 @@ def main(argv: list[str] | None = None) -> None:
         world = World.from_data(yaml.safe_load(args.data.read_text()))
     except (OSError, yaml.YAMLError, DataError) as error:
         parser.error(f"{args.data}: {error}")
+    world.git_root = Path(tempfile.mkdtemp(prefix="fakegithub-git-"))
+    world.repos = make_repos(world.git_root, yaml.safe_load(args.data.read_text()).get("repos"))
     make_app(world).listen(args.port, args.ip)
     print(f"fake GitHub on {args.ip}:{args.port} with {len(world.users)} users", flush=True)
     ioloop.IOLoop.current().start()

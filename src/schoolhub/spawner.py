@@ -24,6 +24,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 from schoolhub.config import is_ta
+from schoolhub.gitcache import server_git_config
 
 # What start.sh needs as root before it becomes the user (chown the home, add
 # the user, setpriv, timeout of the user's start script) and nothing else:
@@ -103,6 +104,15 @@ class SchoolSpawner(Configurable):
         config=True,
         help="Choices on the spawn page, complete and checked (schoolhub.config.profiles): "
         "name, display_name, description, image, cpu_limit, mem_limit, admin_only, default.",
+    )
+
+    git_repos = List(
+        Unicode(),
+        config=True,
+        help="Repositories whose fetches go to the hub's cache (schoolhub.gitcache).",
+    )
+    git_cache_url = Unicode(
+        "", config=True, help="The cache as servers reach it (through the proxy)."
     )
 
     def __init__(self, **kwargs):
@@ -205,6 +215,8 @@ class SchoolSpawner(Configurable):
         # and without it locks the user out of root for good.
         env["SCHOOL_ADMIN"] = "yes" if self.is_ta() else "no"
         env["GRANT_SUDO"] = "yes" if self.sudo() else "no"
+        if self.git_repos:
+            env.update(server_git_config(self.git_cache_url, self.git_repos, self.api_token))
         return env
 
 

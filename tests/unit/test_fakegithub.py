@@ -2,15 +2,14 @@
 config module: what the lab and end-to-end tests rely on, without Docker."""
 
 import asyncio
-import threading
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
 import yaml
+from conftest import serving
 from oauthenticator.github import GitHubOAuthenticator
 from oauthenticator.oauth2 import _serialize_state
-from tornado import httpserver, ioloop, netutil
 from traitlets.config import Config
 
 from schoolhub import config, fakegithub
@@ -36,22 +35,8 @@ DATA = {
 def fake():
     """The fake on 127.0.0.1, in a thread with its own event loop."""
     world = fakegithub.World.from_data(DATA)
-    [sock] = netutil.bind_sockets(0, "127.0.0.1")
-    started = threading.Event()
-    loops = []
-
-    def serve():
-        asyncio.set_event_loop(asyncio.new_event_loop())
-        server = httpserver.HTTPServer(fakegithub.make_app(world))
-        server.add_sockets([sock])
-        loops.append(ioloop.IOLoop.current())
-        started.set()
-        loops[0].start()
-
-    threading.Thread(target=serve, daemon=True).start()
-    started.wait(5)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", world
-    loops[0].add_callback(loops[0].stop)
+    with serving(fakegithub.make_app(world)) as url:
+        yield url, world
 
 
 @pytest.fixture

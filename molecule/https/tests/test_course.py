@@ -9,11 +9,16 @@ the course: every home exported as one archive whose files are the home's."""
 
 import hashlib
 import json
+import re
 import subprocess
 import tarfile
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote as quote_url
 
 import pytest
+import requests
 import yaml
 from conftest import ARTIFACTS, container, run_playbook
 
@@ -62,6 +67,7 @@ def stopped(host, user: str) -> None:
 def running(host, user: str, profile: str = "standard") -> None:
     """The user's server started with `profile` (by the operations token) and ready."""
     stopped(host, user)
+    api(host, "POST", f"/users/{user}")  # (201, or 409: signed in before)
     # (Named: without, the hub reuses the user's last choice, maybe a profile gone since.)
     assert api(host, "POST", f"/users/{user}/server", {"profile": profile})[0] in (201, 202)
     for _ in range(90):
@@ -380,6 +386,117 @@ def test_a_student_downloads_her_whole_home_from_jupyterlab(students_server, ip,
     assert all(name.startswith("grace/") for name in names), names
     assert notes == b"results\n"
     stopped(host, "grace")
+
+
+# --- course repositories: nbgitpuller's links, through the hub's cache -------------
+
+FAKE = "http://jupyterhub-fakegithub:8080/summer-school"  # as molecule.yml names them
+COURSE, SOLUTIONS = f"{FAKE}/course", f"{FAKE}/solutions"
+
+
+def upstream(fake_url, owner_token, repo: str, files: dict | None = None) -> int:
+    """How often the fake GitHub was asked for `repo`; with `files`, first a new commit."""
+    url = f"{fake_url}/_test/git/summer-school/{repo}"
+    if files:
+        body = {"files": files, "message": "Week 2"}
+        owner = {"Authorization": f"token {owner_token}"}
+        answer = requests.post(url, json=body, headers=owner, timeout=60)
+    else:
+        answer = requests.get(url, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["fetches"]
+
+
+def in_server(host, user: str, command: str):
+    """`command` in `user`'s server, as the user, in her home (with the server's env)."""
+    return host.run(f"docker exec -u 1000 -w /home/{user} jupyter-{user} timeout 120 {command}")
+
+
+def test_a_class_pulling_the_course_at_once_costs_its_host_a_fetch_a_minute(
+    students_server, host, fake_url, owner_token
+):
+    running(host, "grace")
+    running(host, "ada")
+    before = upstream(fake_url, owner_token, "course")
+    started = time.monotonic()
+
+    def pull(n: int):
+        student = ("grace", "ada")[n % 2]
+        return in_server(host, student, f"gitpuller {COURSE} main course-{n}")
+
+    with ThreadPoolExecutor(4) as pool:
+        pulls = list(pool.map(pull, range(20)))
+    elapsed = time.monotonic() - started
+    assert [p.rc for p in pulls] == [0] * 20, [p.stderr for p in pulls if p.rc]
+    fetched = upstream(fake_url, owner_token, "course") - before
+    assert 1 <= fetched <= 1 + elapsed // 60, (fetched, elapsed)
+    readme = in_server(host, "ada", "cat course-19/README.md")
+    assert readme.stdout == "# Summer school\n"
+
+
+def test_a_new_version_reaches_students_within_a_minute_and_keeps_their_edits(
+    students_server, host, fake_url, owner_token
+):
+    running(host, "grace")
+    assert in_server(host, "grace", f"gitpuller {COURSE} main course").rc == 0
+    mine = "answer = 41  # my try\n"
+    in_server(host, "grace", f"sh -c 'echo \"{mine.strip()}\" > course/week1/exercise.py'")
+    upstream(fake_url, owner_token, "course", {
+        "week1/exercise.py": "answer = None  # hint: 6 * 7\n",
+        "week2/exercise.py": "total = None\n",
+    })  # fmt: skip
+    for _ in range(20):  # bounded: the cache asks the host again after a minute
+        assert in_server(host, "grace", f"gitpuller {COURSE} main course").rc == 0
+        if in_server(host, "grace", "test -f course/week2/exercise.py").rc == 0:
+            break
+        host.run("sleep 10")
+    assert in_server(host, "grace", "cat course/week2/exercise.py").stdout == "total = None\n"
+    assert in_server(host, "grace", "cat course/week1/exercise.py").stdout == mine
+    stopped(host, "ada")
+
+
+def test_a_private_repository_comes_through_the_cache_and_its_token_stays_there(
+    students_server, host, owner_token
+):
+    running(host, "grace")
+    pulled = in_server(host, "grace", f"gitpuller {SOLUTIONS} main solutions")
+    assert pulled.rc == 0, pulled.stderr
+    assert in_server(host, "grace", "cat solutions/week1/solution.py").stdout == "answer = 42\n"
+    # Past the cache her server has no way in: the host asks for a login,
+    # the cache for her server's token.
+    bare = "env -u GIT_CONFIG_COUNT GIT_TERMINAL_PROMPT=0 git ls-remote"
+    direct = in_server(host, "grace", f"{bare} {SOLUTIONS}")
+    assert "could not read Username" in direct.stderr, direct.stderr
+    cache = "http://jupyterhub-proxy:8000/services/gitcache/jupyterhub-fakegithub_8080"
+    tokenless = in_server(host, "grace", f"{bare} {cache}/summer-school/solutions")
+    assert "The requested URL returned error: 403" in tokenless.stderr, tokenless.stderr
+    # The site's token is nowhere in her server: environment, git settings, the clone.
+    where = "sh -c 'env; cat /proc/1/environ /etc/gitconfig .gitconfig solutions/.git/config'"
+    assert owner_token not in in_server(host, "grace", where).stdout
+    stopped(host, "grace")
+
+
+def test_a_students_click_on_the_link_opens_the_course_in_jupyterlab(ip, host):
+    link = (
+        f"https://{NAME}/hub/user-redirect/git-pull?repo={quote_url(COURSE, safe='')}"
+        "&branch=main&urlpath=lab/tree/course-by-link/README.md&targetpath=course-by-link"
+    )
+
+    def click(page):
+        page.goto(link, timeout=120_000)
+        page.wait_for_url(re.compile("/user/katherine/lab/tree/course-by-link/README.md"),
+                          timeout=180_000)  # fmt: skip
+        page.get_by_role("tab", name="README.md").first.wait_for(timeout=120_000)
+        return True
+
+    landing = sign_in_to_jupyterlab(
+        f"https://{NAME}", "katherine", ARTIFACTS / "https-link.png", resolve={NAME: ip},
+        then=click,
+    )  # fmt: skip
+    assert landing.then is True
+    readme = in_server(host, "katherine", "cat course-by-link/README.md")
+    assert readme.stdout == "# Summer school\n"
+    stopped(host, "katherine")
 
 
 # --- the end of the course: every home as one archive ---------------------------

@@ -66,6 +66,24 @@ def test_four_students_are_spread_over_both_workers(running, host):
     assert sorted(nodes) == [W1, W1, W2, W2]
 
 
+def test_servers_on_workers_read_the_announcements_and_pull_the_course_from_the_cache(
+    running, host, server_of
+):
+    """Both services reached from a worker, through the proxy, over the overlay."""
+    ada = running("ada")
+    news = requests.get(f"{ada.url}/user/ada/lab/api/news", headers=ada.headers, timeout=60)
+    assert [item["message"] for item in news.json()["news"]] == [
+        "Servers on workers hear this too."  # (molecule.yml)
+    ]
+    node, container = server_of("ada")
+    course = "http://jupyterhub-fakegithub:8080/summer-school/course"
+    as_ada = f"docker exec -u 1000 -w /home/ada {container} timeout 120"
+    assert node.run(f"{as_ada} gitpuller {course} main course").rc == 0
+    readme = node.check_output(f"docker exec {container} cat /home/ada/course/README.md")
+    assert readme == "# Summer school"
+    assert f"fetched {course}" in host.check_output("docker logs jupyterhub 2>&1")
+
+
 def test_the_hub_and_proxy_reach_servers_over_the_overlay_network(host):
     network = json.loads(host.check_output("docker network inspect schoolhub"))[0]
     assert (network["Driver"], network["Attachable"]) == ("overlay", True)
