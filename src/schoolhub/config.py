@@ -126,6 +126,10 @@ DEFAULTS: dict[str, Any] = {
         "admin_gid": 1500,
         # The start-scripts hook on those hosts, mounted into every server.
         "start_hook": "",
+        # The NFS teams share as mounted on every host (the hub's too), and
+        # the GitHub teams that get a folder there: ~/teams/<team> for members.
+        "teams": "",
+        "team_folders": [],
         "script_timeout": 60,
     },
     # Repositories that students pull (nbgitpuller's links) through the hub's
@@ -325,6 +329,17 @@ def validate(cfg: dict) -> None:
             raise ConfigError(
                 f"shares.{key}: must be an absolute path on the host, got {shares[key]!r}"
             )
+    if shares["team_folders"]:
+        if auth["kind"] != "github":
+            raise ConfigError("shares.team_folders: needs GitHub sign-in (its teams)")
+        if not shares["teams"].startswith("/"):
+            raise ConfigError(
+                "shares.teams: the teams share's path on the hosts is needed for"
+                f" team folders, got {shares['teams']!r}"
+            )
+        for team in shares["team_folders"]:
+            if not isinstance(team, str) or not TEAM_RE.match(team):
+                raise ConfigError(f"shares.team_folders: {team!r} is not a team name")
     if shares["script_timeout"] <= 0:
         raise ConfigError(
             f"shares.script_timeout: must be positive, got {shares['script_timeout']!r}"
@@ -350,12 +365,16 @@ def git_repos(git: dict) -> None:
     """The cache's repositories: http(s) URLs without credentials (the token
     is a secret of its own), each once."""
     seen = set()
-    for url in git["repos"]:
+    for number, url in enumerate(git["repos"], start=1):
+        if isinstance(url, str) and "@" in url.partition("://")[2].partition("/")[0]:
+            raise ConfigError(
+                f"git.repos: repository {number} has a user or token in its address (not"
+                " repeated here): give the address alone and the token as jupyterhub_git_token"
+            )
         if not isinstance(url, str) or not GIT_URL_RE.match(url):
             raise ConfigError(
                 f"git.repos: {url!r} is not a repository's address like"
-                " https://github.com/school/course (no user or token in it:"
-                " the token is jupyterhub_git_token)"
+                " https://github.com/school/course"
             )
         key = url.rstrip("/").removesuffix(".git")
         if key in seen:
@@ -621,11 +640,19 @@ def apply_shares(c, cfg: dict) -> None:
     if shares["data"]:
         student[shares["data"]] = {"bind": DATA_MOUNT, "mode": "ro"}
         admin[shares["data"]] = {"bind": DATA_MOUNT, "mode": "rw"}
+        # (start.sh links it at ~/shared, for JupyterLab's file browser)
+        c.DockerSpawner.environment["SCHOOLHUB_SHARED"] = DATA_MOUNT
     if shares["start_hook"]:
         for volumes in (student, admin):
             volumes[shares["start_hook"]] = {"bind": HOOK_MOUNT, "mode": "ro"}
     c.SchoolSpawner.student_volumes = student
     c.SchoolSpawner.admin_volumes = admin
+    if shares["team_folders"]:
+        org = cfg["auth"]["github"]["org"]
+        c.SchoolSpawner.teams_share = shares["teams"]
+        c.SchoolSpawner.team_folders = {
+            group_name(org, slugify(team)): team for team in shares["team_folders"]
+        }
     c.DockerSpawner.environment.update(
         {
             "SCHOOL_ADMIN_UID": str(shares["admin_uid"]),

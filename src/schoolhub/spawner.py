@@ -106,6 +106,15 @@ class SchoolSpawner(Configurable):
         "name, display_name, description, image, cpu_limit, mem_limit, admin_only, default.",
     )
 
+    teams_share = Unicode(
+        "", config=True, help="The NFS teams share as mounted on every host (the hub's too)."
+    )
+    team_folders = Dict(
+        Unicode(),
+        config=True,
+        help="A GitHub team's group -> the team's name: its members, and nobody else, "
+        "get its folder on the teams share at ~/teams/<name>.",
+    )
     git_repos = List(
         Unicode(),
         config=True,
@@ -187,6 +196,42 @@ class SchoolSpawner(Configurable):
     def volumes_for(self, admin: bool) -> dict:
         return {**self._home_volumes, **(self.admin_volumes if admin else self.student_volumes)}
 
+    async def team_volumes(self) -> dict:
+        """The folders of the user's teams as of this start (their groups,
+        refreshed from GitHub before it), each made on the share if new."""
+        groups = {group.name for group in self.user.groups}
+        volumes = {}
+        for group, team in sorted(self.team_folders.items()):
+            if group in groups:
+                folder = f"{self.teams_share}/{group.partition(':')[2]}"
+                await self.make_directory(folder)
+                volumes[folder] = {"bind": f"/home/{{raw_username}}/teams/{team}", "mode": "rw"}
+        return volumes
+
+    async def make_directory(self, path: str) -> None:
+        """A directory on an NFS share, made by the users' uid (root is
+        squashed there), in a process of its own: a hung share stops this
+        start after a minute, never the hub."""
+        uid, gid = int(self.environment["NB_UID"]), int(self.environment["NB_GID"])
+        made = await asyncio.create_subprocess_exec(
+            "mkdir",
+            "-p",
+            "-m",
+            "0755",
+            path,
+            user=uid,
+            group=gid,
+            extra_groups=[],
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            _, error = await asyncio.wait_for(made.communicate(), timeout=60)
+        except TimeoutError:
+            made.kill()
+            raise RuntimeError(f"could not make {path}: the share did not answer in 60 s") from None
+        if made.returncode:
+            raise RuntimeError(f"could not make {path}: {error.decode().strip()}")
+
     def sudo(self) -> bool:
         return bool(self.is_ta() and self.admin_sudo)
 
@@ -203,7 +248,7 @@ class SchoolSpawner(Configurable):
         ta = self.is_ta()
         self.mem_limit, self.cpu_limit = self.limits(ta, profile)
         self.image = profile.get("image") or self._image
-        self.volumes = self.volumes_for(ta)
+        self.volumes = {**self.volumes_for(ta), **await self.team_volumes()}
         return await super().start()
 
     def get_env(self):
@@ -454,24 +499,8 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
         await super().remove_object()
 
     async def make_home(self) -> None:
-        """An NFS home must exist before a service can bind it. Made by the
-        users' uid: root is squashed on the share."""
-        path = str(Path(self.homes_share, self.escaped_name))
-        uid, gid = int(self.environment["NB_UID"]), int(self.environment["NB_GID"])
-        made = await asyncio.create_subprocess_exec(
-            "mkdir",
-            "-p",
-            "-m",
-            "0755",
-            path,
-            user=uid,
-            group=gid,
-            extra_groups=[],
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _, error = await asyncio.wait_for(made.communicate(), timeout=60)
-        if made.returncode:
-            raise RuntimeError(f"could not make the home {path}: {error.decode().strip()}")
+        """An NFS home must exist before a service can bind it."""
+        await self.make_directory(str(Path(self.homes_share, self.escaped_name)))
 
     def constraints(self) -> list[str]:
         """Where this server may run: the server nodes, and the node of the

@@ -525,3 +525,58 @@ def test_the_hubs_sqlite_database_uses_a_write_ahead_log(make, tmp_path):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
     engine.dispose()
+
+
+def test_team_folders_go_to_their_teams_groups(make):
+    c = make({"shares": {"teams": "/mnt/schoolhub/teams", "team_folders": ["Group A", "B-Team"]}})
+    assert c.SchoolSpawner.teams_share == "/mnt/schoolhub/teams"
+    assert c.SchoolSpawner.team_folders == {
+        "growth-school:group-a": "Group A",
+        "growth-school:b-team": "B-Team",
+    }
+
+
+@pytest.mark.parametrize(
+    "update, message",
+    [
+        ({"shares": {"team_folders": ["Group-A"]}}, "shares.teams: the teams share's path"),
+        (
+            {"shares": {"teams": "/t", "team_folders": ["Group/A"]}},
+            "shares.team_folders: 'Group/A' is not a team name",
+        ),
+        (
+            {
+                "shares": {"teams": "/t", "team_folders": ["Group-A"]},
+                "auth": {"kind": "native", "native": {"admin_users": ["ada"]}},
+            },
+            "shares.team_folders: needs GitHub sign-in",
+        ),
+    ],
+)
+def test_wrong_team_folders_are_named(make, update, message):
+    with pytest.raises(config.ConfigError, match=message):
+        make(update)
+
+
+@pytest.mark.parametrize(
+    "repos, message",
+    [
+        (["github.com/school/course"], "git.repos: 'github.com/school/course' is not a rep"),
+        (["https://x:ghp_secret@github.com/s/c"], "git.repos: repository 1 has a user or token"),
+        (["https://github.com/s/c", "https://github.com/s/c.git"], "is there twice"),
+    ],
+)
+def test_wrong_course_repositories_are_named_and_a_token_never_repeated(make, repos, message):
+    with pytest.raises(config.ConfigError, match=message) as raised:
+        make({"git": {"repos": repos}})
+    assert "ghp_secret" not in str(raised.value)
+
+
+def test_servers_and_their_tokens_may_use_the_repositories_cache(make):
+    c = make({"git": {"repos": ["https://github.com/s/c"]}})
+    assert "access:services!service=gitcache" in c.Spawner.server_token_scopes
+    user = next(r for r in c.JupyterHub.load_roles if r["name"] == "user")
+    assert "access:services!service=gitcache" in user["scopes"]
+    assert c.SchoolSpawner.git_cache_url == "http://jupyterhub-proxy:8000/services/gitcache"
+    assert "gitcache" in [s["name"] for s in c.JupyterHub.services]
+    assert "gitcache" not in [s["name"] for s in make().JupyterHub.services]

@@ -1,6 +1,7 @@
 """What the school spawner decides from whether the user is an admin now."""
 
 import asyncio
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -403,3 +404,36 @@ def test_a_profile_the_user_may_not_have_is_refused(
     with pytest.raises(Refused) as refused:
         started(monkeypatch, profiled(admin, profiles, profile=name))
     assert (refused.value.status_code, str(refused.value)) == (status, message)
+
+
+# --- team folders ---------------------------------------------------------------
+
+
+def test_members_get_their_teams_folders_and_nobody_elses(monkeypatch):
+    made = []
+
+    async def make_directory(self, path):
+        made.append(path)
+
+    monkeypatch.setattr(SchoolSwarmSpawner, "make_directory", make_directory)
+    groups = [SimpleNamespace(name=n) for n in ("school:participants", "school:group-a")]
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=groups)
+    spawner = SchoolSwarmSpawner(
+        user=ada,
+        teams_share="/mnt/schoolhub/teams",
+        team_folders={"school:group-a": "Group-A", "school:group-b": "Group-B"},
+    )
+    volumes = asyncio.run(spawner.team_volumes())
+    assert volumes == {
+        "/mnt/schoolhub/teams/group-a": {"bind": "/home/{raw_username}/teams/Group-A", "mode": "rw"}
+    }
+    assert made == ["/mnt/schoolhub/teams/group-a"]  # (made on the share at the first start)
+
+
+def test_a_team_folder_that_cannot_be_made_stops_the_start_with_the_reason(tmp_path):
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=[])
+    spawner = SchoolSwarmSpawner(user=ada)
+    spawner.environment = {"NB_UID": str(os.getuid()), "NB_GID": str(os.getgid())}
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RuntimeError, match=f"could not make {tmp_path}/file/x: mkdir: "):
+        asyncio.run(spawner.make_directory(f"{tmp_path}/file/x"))

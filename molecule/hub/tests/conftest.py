@@ -60,16 +60,22 @@ def targets(ip, nfs_ip):
 
 
 @pytest.fixture(scope="module")
-def set_ta(fake_url, owner_token):
-    """Put a login in the TAs team on the fake GitHub, or take it out, as the org's owner."""
+def set_team(fake_url, owner_token):
+    """Put a login in a team (its slug) on the fake GitHub, or take it out, as the org's owner."""
     owner = {"Authorization": f"token {owner_token}"}
 
-    def set_ta(login: str, member: bool) -> None:
-        url = f"{fake_url}/api/v3/orgs/summer-school/teams/tas/memberships/{login}"
+    def set_team(login: str, team: str, member: bool) -> None:
+        url = f"{fake_url}/api/v3/orgs/summer-school/teams/{team}/memberships/{login}"
         answer = requests.request("PUT" if member else "DELETE", url, headers=owner, timeout=10)
         assert answer.status_code == (200 if member else 204), answer.text
 
-    return set_ta
+    return set_team
+
+
+@pytest.fixture(scope="module")
+def set_ta(set_team):
+    """Put a login in the TAs team, or take it out."""
+    return lambda login, member: set_team(login, "tas", member)
 
 
 SECRETS = "/etc/schoolhub/secrets"

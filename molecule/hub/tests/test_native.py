@@ -18,7 +18,8 @@ PASSWORD = "a-long-and-uncommon-passphrase-42"
 
 @pytest.fixture(scope="module")
 def native(hub_url):
-    admins = json.dumps({"jupyterhub_native_admin_users": ["nadia"]})
+    # (Team folders are GitHub's teams: a native hub has none.)
+    admins = json.dumps({"jupyterhub_native_admin_users": ["nadia"], "jupyterhub_team_folders": []})
     run_playbook("site.yml", "jupyterhub_auth=native", admins)
     return hub_url
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import requests
-from conftest import LOGS, SHARES, script_kept
+from conftest import LOGS, SHARES, on_the_shorter_chain, script_kept
 
 
 def nfs_url(ip, path, uid=None, gid=None):
@@ -183,3 +183,52 @@ def test_without_the_shares_a_server_starts_says_why_and_the_hub_answers(running
     finally:
         host.run_expect([0], " && ".join(f"mount {share}" for share in shares))  # from fstab
     alan.stop()
+
+
+def test_the_shared_folder_is_in_jupyterlab_read_only_for_students(running, host):
+    """The data share, linked at ~/shared where JupyterLab's file browser shows it."""
+    ada = running("ada")
+    contents = f"{ada.url}/user/ada/api/contents/shared"
+    listing = requests.get(contents, headers=ada.headers, timeout=30)
+    assert listing.status_code == 200 and listing.json()["type"] == "directory", listing.text
+    assert as_user(host, "ada", "readlink ~/shared").stdout == "/nfs\n"
+    refused(host, "ada", "touch ~/shared/x", "Read-only file system")
+
+
+# --- team folders (molecule.yml's jupyterhub_team_folders) -------------------------
+
+
+def teams_of(host, user) -> list[str]:
+    return as_user(host, user, "ls ~/teams 2>/dev/null").stdout.split()
+
+
+def test_a_team_folder_is_its_members_alone(running, host, nfs_host):
+    """Group-A: ada and grace; Group-B: alan (inventory/test-hosts.yml)."""
+    for login in ("ada", "grace", "alan", "katherine"):
+        running(login)
+    assert as_user(host, "ada", "echo our plan > ~/teams/Group-A/plan.txt").succeeded
+    assert as_user(host, "grace", "cat ~/teams/Group-A/plan.txt").stdout == "our plan\n"
+    assert (teams_of(host, "ada"), teams_of(host, "alan"), teams_of(host, "katherine")) == (
+        ["Group-A"], ["Group-B"], []
+    )  # fmt: skip
+    refused(host, "alan", "cat ~/teams/Group-A/plan.txt", "No such file or directory")
+    # On the share: one directory per team, the users' uid's, not in anyone's home.
+    folder = nfs_host.file(f"{SHARES}/teams/group-a/plan.txt")
+    assert (folder.content_string, folder.uid) == ("our plan\n", 1000)
+
+
+@on_the_shorter_chain
+def test_joining_or_leaving_a_team_on_github_gives_or_takes_its_folder_at_the_next_start(
+    running, host, set_team
+):
+    """katherine joins Group-B on GitHub, then leaves it."""
+    running("katherine")
+    try:
+        for member, expected in ((True, ["Group-B"]), (False, [])):
+            set_team("katherine", "group-b", member)
+            running("katherine").stop()
+            time.sleep(16)  # (the hub reads her teams again after 15 s here)
+            running("katherine")
+            assert teams_of(host, "katherine") == expected
+    finally:
+        set_team("katherine", "group-b", False)

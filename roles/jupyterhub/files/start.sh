@@ -44,9 +44,23 @@ if [ "$(stat -c %u "$HOME")" != "$NB_UID" ] && { [ "${CHOWN_HOME:-no}" = yes ] |
   chown "$NB_UID:$NB_GID" "$HOME"
 fi
 # A new home gets the usual dot files, written by the user (root may be
-# squashed on an NFS home).
-if [ -z "$(ls -A "$HOME")" ]; then
+# squashed on an NFS home); the mount point of team folders does not count.
+if [ -z "$(ls -A "$HOME" | grep -vx teams)" ]; then
   "${AS_USER[@]}" cp -rT /etc/skel "$HOME"
+fi
+# Team folders are mounted at ~/teams/<team>; the empty mount points of
+# teams the user has left since (Docker made them in the home) go.
+if [ -d "$HOME/teams" ]; then
+  for folder in "$HOME"/teams/*/; do
+    mountpoint -q "$folder" || rmdir "$folder" 2>/dev/null || true
+  done
+  rmdir "$HOME/teams" 2>/dev/null || true
+fi
+# The course-wide shared folder (SCHOOLHUB_SHARED, the data share) where
+# JupyterLab's file browser shows it: ~/shared, unless the user has one.
+if [ -n "${SCHOOLHUB_SHARED:-}" ] && [ -d "$SCHOOLHUB_SHARED" ] \
+   && [ ! -e "$HOME/shared" ] && [ ! -L "$HOME/shared" ]; then
+  "${AS_USER[@]}" ln -s "$SCHOOLHUB_SHARED" "$HOME/shared"
 fi
 if [ "${GRANT_SUDO:-no}" = yes ]; then
   echo "$NB_USER ALL=(ALL) NOPASSWD:ALL" > /etc/sudoers.d/notebook
