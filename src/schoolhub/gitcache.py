@@ -87,7 +87,7 @@ async def run(*command: str, env: dict | None = None, stdin: bytes = b"", timeou
     return process.returncode, out, err
 
 
-async def http_backend(root: Path, path: str, request, env: dict | None = None):
+async def http_backend(root: Path, path: str, request):
     """Answer a git smart-HTTP request (read only) from the repositories
     under `root` with `git http-backend`: (status, headers, body)."""
     cgi = {
@@ -100,13 +100,11 @@ async def http_backend(root: Path, path: str, request, env: dict | None = None):
         "CONTENT_LENGTH": str(len(request.body)),
         "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
         "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
-        **(env or {}),
     }
     status, out, err = await run("git", "http-backend", env=cgi, stdin=request.body)
     if status != 0 and not out:
         return 500, {}, err
-    end = b"\r\n\r\n" if b"\r\n\r\n" in out else b"\n\n"
-    head, _, body = out.partition(end)
+    head, _, body = out.partition(b"\r\n\r\n")  # (CGI headers as git writes them)
     headers, code = {}, 200
     for line in head.decode("latin-1").splitlines():
         name, _, value = line.partition(":")
@@ -124,7 +122,6 @@ class Mirrors:
 
     def __init__(self, root: Path, repos: list[str], token: str, every: float):
         self.root, self.token, self.every = root, token, every
-        self.fetches = 0  # from the git host, since the start
         self.urls = {repo_key(url): url for url in repos}
         self.fetched: dict[str, float] = {}
         self.locks = {key: asyncio.Lock() for key in self.urls}
@@ -135,7 +132,6 @@ class Mirrors:
             if time.monotonic() - self.fetched.get(key, -self.every) < self.every:
                 return ""
             self.fetched[key] = time.monotonic()
-            self.fetches += 1
             mirror = self.root / f"{key}.git"
             env = git_env(token_header(self.token)) if self.token else {}
             if (mirror / "HEAD").exists():
