@@ -337,6 +337,13 @@ def validate(cfg: dict) -> None:
                 "shares.teams: the teams share's path on the hosts is needed for"
                 f" team folders, got {shares['teams']!r}"
             )
+        if spawner["homes_share"]:
+            # Docker would make the folders' mount points in the NFS home as
+            # root, which the share squashes: every member's start would fail.
+            raise ConfigError(
+                "shares.team_folders: not with homes on NFS (spawner.homes_share) yet;"
+                " keep homes in volumes on the workers to use team folders"
+            )
         for team in shares["team_folders"]:
             if not isinstance(team, str) or not TEAM_RE.match(team):
                 raise ConfigError(f"shares.team_folders: {team!r} is not a team name")

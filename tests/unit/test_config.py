@@ -551,6 +551,13 @@ def test_team_folders_go_to_their_teams_groups(make):
             },
             "shares.team_folders: needs GitHub sign-in",
         ),
+        (
+            {
+                "shares": {"teams": "/t", "team_folders": ["Group-A"]},
+                "spawner": {"kind": "swarm", "homes_share": "/mnt/schoolhub/homes"},
+            },
+            "shares.team_folders: not with homes on NFS",
+        ),
     ],
 )
 def test_wrong_team_folders_are_named(make, update, message):
