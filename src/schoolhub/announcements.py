@@ -14,6 +14,7 @@ Run by the hub as a managed service: ``python3 -m schoolhub.announcements``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import html
 import json
@@ -39,6 +40,16 @@ def store_path(cfg: dict) -> Path:
     return Path(cfg["hub"]["data_dir"]) / STORE
 
 
+@functools.cache
+def settings_time() -> str:
+    """When the site's settings (the inventory's announcement) were written:
+    once per process, since a change of them starts a new hub."""
+    try:
+        return datetime.fromtimestamp(config.SETTINGS.stat().st_mtime, UTC).isoformat()
+    except OSError:
+        return datetime(2000, 1, 1, tzinfo=UTC).isoformat()
+
+
 def current(cfg: dict, now: datetime | None = None) -> list[dict]:
     """The announcements to show now: the inventory's, then the page's; each
     {"message", "expires", "by", "at"} (times as ISO text, "" when none)."""
@@ -46,10 +57,7 @@ def current(cfg: dict, now: datetime | None = None) -> list[dict]:
     found = []
     given = cfg["announcements"]
     if given["message"]:
-        try:
-            at = datetime.fromtimestamp(config.SETTINGS.stat().st_mtime, UTC).isoformat()
-        except OSError:
-            at = datetime(2000, 1, 1, tzinfo=UTC).isoformat()
+        at = settings_time()
         found.append({"message": given["message"], "expires": given["expires"], "by": "", "at": at})
     with contextlib.suppress(OSError, ValueError):  # none set, or being replaced
         found.append(json.loads(store_path(cfg).read_text()))

@@ -368,6 +368,11 @@ def validate(cfg: dict) -> None:
 GIT_URL_RE = re.compile(r"^https?://[^/@\s]+/[^?#@\s]+$")
 
 
+def repo_address(url: str) -> str:
+    """A repository's address as git compares them: no trailing / nor .git."""
+    return url.rstrip("/").removesuffix(".git")
+
+
 def git_repos(git: dict) -> None:
     """The cache's repositories: http(s) URLs without credentials (the token
     is a secret of its own), each once."""
@@ -383,7 +388,7 @@ def git_repos(git: dict) -> None:
                 f"git.repos: {url!r} is not a repository's address like"
                 " https://github.com/school/course"
             )
-        key = url.rstrip("/").removesuffix(".git")
+        key = repo_address(url)
         if key in seen:
             raise ConfigError(f"git.repos: {url!r} is there twice")
         seen.add(key)
@@ -454,7 +459,8 @@ def apply_hub(c, cfg: dict) -> None:
         c.JupyterHub.tornado_settings = {"cookie_options": {"secure": True}}
         # Servers get cookie_options from the hub, but not for their _xsrf cookie.
         args.append("--ServerApp.tornado_settings={'xsrf_cookie_kwargs': {'secure': True}}")
-    scopes = server_token_scopes()
+    default_scopes = server_token_scopes()
+    scopes = list(default_scopes)
     if hub["sharing"]:
         # A server's own token may share that server (the image's share-server
         # command). A revoked share stops opening the server within
@@ -465,7 +471,7 @@ def apply_hub(c, cfg: dict) -> None:
     if cfg["git"]["repos"]:
         # ... and pull the course's repositories from the cache (its git sends it).
         scopes.append(f"access:services!service={GITCACHE}")
-    if scopes != server_token_scopes():
+    if scopes != default_scopes:
         c.Spawner.server_token_scopes = scopes
     c.Spawner.args = args
 
@@ -748,11 +754,11 @@ def user_roles(cfg: dict) -> list[dict]:
         roles.append({"name": "user", "scopes": scopes})
     if cfg["hub"]["ta_role"] == "server-admin":
         students = sorted(groups_of(cfg, "user_teams"))
-        scopes = [*TA_SCOPES, *(f"{s}!group={g}" for s in TA_SERVER_SCOPES for g in students)]
+        servers = [f"{s}!group={g}" for s in TA_SERVER_SCOPES for g in students]
         roles.append(
             {
                 "name": "schoolhub-ta",
-                "scopes": [*scopes, f"access:services!service={ANNOUNCEMENTS}"],
+                "scopes": [*TA_SCOPES, *servers, f"access:services!service={ANNOUNCEMENTS}"],
                 "groups": sorted(groups_of(cfg, "admin_teams")),
             }
         )

@@ -46,7 +46,7 @@ import yaml
 from tornado import ioloop, web
 
 from schoolhub.config import slugify
-from schoolhub.gitcache import http_backend
+from schoolhub.gitcache import serve
 
 SCOPES = "read:org,user:email"
 
@@ -389,12 +389,7 @@ class GitRepository(Base):
             return
         if rest == "info/refs":
             self.world.git_fetches[key] += 1
-        path = f"/{key}.git/{rest}"
-        status, headers, body = await http_backend(self.world.git_root, path, self.request)
-        self.set_status(status)
-        for header, value in headers.items():
-            self.set_header(header, value)
-        self.finish(body)
+        await serve(self, self.world.git_root, f"/{key}.git/{rest}")
 
 
 class GitTestControl(Base):
@@ -448,11 +443,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
     try:
-        world = World.from_data(yaml.safe_load(args.data.read_text()))
+        data = yaml.safe_load(args.data.read_text())
+        world = World.from_data(data)
     except (OSError, yaml.YAMLError, DataError) as error:
         parser.error(f"{args.data}: {error}")
     world.git_root = Path(tempfile.mkdtemp(prefix="fakegithub-git-"))
-    world.repos = make_repos(world.git_root, yaml.safe_load(args.data.read_text()).get("repos"))
+    world.repos = make_repos(world.git_root, data.get("repos"))
     make_app(world).listen(args.port, args.ip)
     print(f"fake GitHub on {args.ip}:{args.port} with {len(world.users)} users", flush=True)
     ioloop.IOLoop.current().start()

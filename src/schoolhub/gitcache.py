@@ -37,9 +37,8 @@ log = logging.getLogger(SERVICE)
 def repo_key(url: str) -> str:
     """A repository's place in the cache and in the service's URLs:
     host/owner/name (a port kept as host_port), without .git."""
-    parts = urlsplit(url)
-    path = parts.path.strip("/").removesuffix(".git")
-    return f"{parts.netloc.replace(':', '_')}/{path}"
+    parts = urlsplit(config.repo_address(url))
+    return f"{parts.netloc.replace(':', '_')}/{parts.path.strip('/')}"
 
 
 def git_env(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -55,10 +54,7 @@ def server_git_config(base: str, repos: list[str], token: str) -> dict[str, str]
     """A server's environment: its git fetches the site's repositories from
     the cache at `base` (the service's URL through the proxy), with the
     server's own token."""
-    pairs = [
-        (f"url.{base}/{repo_key(url)}.insteadOf", url.rstrip("/").removesuffix(".git"))
-        for url in repos
-    ]
+    pairs = [(f"url.{base}/{repo_key(url)}.insteadOf", config.repo_address(url)) for url in repos]
     pairs.append((f"http.{base}/.extraHeader", f"Authorization: token {token}"))
     return git_env(pairs)
 
@@ -85,6 +81,15 @@ async def run(*command: str, env: dict | None = None, stdin: bytes = b"", timeou
         await process.wait()
         return -1, b"", f"{command[0]}: no answer in {timeout} s".encode()
     return process.returncode, out, err
+
+
+async def serve(handler: web.RequestHandler, root: Path, path: str) -> None:
+    """Answer the handler's git request for `path` under `root` (http_backend)."""
+    status, headers, body = await http_backend(root, path, handler.request)
+    handler.set_status(status)
+    for name, value in headers.items():
+        handler.set_header(name, value)
+    handler.finish(body)
 
 
 async def http_backend(root: Path, path: str, request):
@@ -170,7 +175,7 @@ class Repository(web.RequestHandler):
             # (.../course-2 when .../course is one): back to its own host.
             found = [k for k in mirrors.urls if key.startswith(k)]
             if found and rest == "info/refs":
-                start = mirrors.urls[found[0]].rstrip("/").removesuffix(".git")
+                start = config.repo_address(mirrors.urls[found[0]])
                 self.redirect(f"{start}{key[len(found[0]) :]}/{rest}?{self.request.query}")
                 return
             raise web.HTTPError(404, f"{key} is not one of the site's repositories")
@@ -180,11 +185,7 @@ class Repository(web.RequestHandler):
             failed = await mirrors.refresh(key)
             if failed and not (mirrors.root / f"{key}.git" / "HEAD").exists():
                 raise web.HTTPError(502, f"the git host refused: {failed}")
-        status, headers, body = await http_backend(mirrors.root, f"/{key}.git/{rest}", self.request)
-        self.set_status(status)
-        for name, value in headers.items():
-            self.set_header(name, value)
-        self.finish(body)
+        await serve(self, mirrors.root, f"/{key}.git/{rest}")
 
 
 class Health(web.RequestHandler):
