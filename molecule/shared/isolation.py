@@ -10,11 +10,13 @@ must find, per layout), `server_hosts` (the hosts running users' servers) and
 `nfs_host`/`nfs_ip` (the NFS server, also standing in for the world outside)."""
 
 import base64
+import json
 import re
 import shlex
 from pathlib import Path
 
 import pytest
+from scenario import run_playbook
 
 from schoolhub.lab import client
 
@@ -27,6 +29,7 @@ METADATA, PUBLIC, DATA = "169.254.169.254", "198.51.100.7", "192.168.77.7"
 STAND_INS = (METADATA, PUBLIC, DATA)
 WEB = "schoolhub-test-web"
 PIDS_LIMIT = 200  # jupyterhub_pids_limit in inventory/test-hosts.yml
+HOMES_DIR = "/var/lib/schoolhub/homes"  # jupyterhub_homes_dir (the role's default)
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +164,33 @@ def test_a_fork_bomb_stops_at_the_pids_limit_and_the_neighbour_works(attacker, r
     assert typed(grace, "echo neighbour-ok") == (0, "neighbour-ok\n")
     # The next tests get ada a fresh server.
     attacker.stop()
+
+
+def test_a_student_who_fills_their_home_stops_at_the_quota_alone(running, server_of):
+    """jupyterhub_home_quota (the scenarios' molecule.yml): ada's home is a
+    filesystem of its own; filling it fails for her only, the host's disk
+    gives nothing more, the admins' report flags her, and deleting frees it."""
+    ada, grace = running("ada"), running("grace")
+    server_host, _ = server_of("ada")
+    status = json.loads(
+        server_host.check_output("docker volume inspect -f '{{json .Status}}' schoolhub-home-ada")
+    )
+    image = f"{HOMES_DIR}/schoolhub-home-ada.img"
+    blocks = lambda: server_host.check_output(f"stat -c '%b %B' {image}").split()  # noqa: E731
+    held = lambda: int(blocks()[0]) * int(blocks()[1])  # noqa: E731
+    reserved = held()  # when it was made (and some of ext4's metadata): never over-committed
+    assert status["quota"] <= reserved < status["quota"] + 2**20
+    # What she sees: the quota (less ext4's own tables), not the host's disk.
+    _, output = typed(ada, "df -B1 --output=size ~ | tail -1")
+    assert int(output) == status["size"] and 0.85 * status["quota"] < int(output), output
+    mib = status["quota"] // 2**20
+    code, output = typed(ada, f"dd if=/dev/zero of=~/filler bs=1M count={mib + 32}")
+    assert code != 0 and "No space left on device" in output, output
+    assert held() == reserved
+    # Her neighbour (on this host, or another) writes on; her server still answers.
+    assert typed(grace, "echo fine > ~/after-the-flood && cat ~/after-the-flood") == (0, "fine\n")
+    assert ada.server_status().status_code == 200
+    listed = run_playbook("users.yml").stdout
+    assert re.search(r'"ada: \d+M of \d+M \((9\d|100)%\) NEAR THE LIMIT"', listed), listed
+    assert re.search(r'"grace: \d+M of \d+M \(\d%\)"', listed), listed
+    assert typed(ada, "rm ~/filler && echo room > ~/again && cat ~/again") == (0, "room\n")

@@ -98,6 +98,11 @@ DEFAULTS: dict[str, Any] = {
         # swarm only: the NFS homes share as mounted on every host ("" = homes are
         # volumes, and each user stays on the node of their first start).
         "homes_share": "",
+        # Each home's size limit ("" = none), kept by the home volumes' driver:
+        # a Docker volume plugin on every host that runs servers (the role's
+        # schoolhub-homes), or Docker's own "local" (no quota).
+        "home_quota": "",
+        "home_driver": "local",
         "default_url": "/lab",
         "uid": 1000,
         "gid": 100,
@@ -151,6 +156,18 @@ DEFAULTS: dict[str, Any] = {
 # What each leaf must be; the type of the default otherwise.
 NUMBER = (int, float)
 SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$")
+# The smallest home quota (ext4's own tables take a few MiB of it).
+MINIMUM_QUOTA = 64 << 20
+
+
+def size_bytes(size: str) -> int:
+    """Bytes in a size that SIZE_RE matches (binary units, as Docker's and Ansible's)."""
+    text = str(size)
+    unit = text[-1].upper() if text[-1].isalpha() else ""
+    number = text[:-1] if unit else text
+    return int(float(number) * 1024 ** " KMGT".index(unit or " "))
+
+
 # GitHub team names as admins see them; slugs are computed.
 TEAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
 ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
@@ -306,6 +323,23 @@ def validate(cfg: dict) -> None:
             raise ConfigError(
                 f"spawner.homes_share: must be an absolute path, got {spawner['homes_share']!r}"
             )
+    if spawner["home_quota"]:
+        if not SIZE_RE.match(str(spawner["home_quota"])):
+            raise ConfigError(
+                f"spawner.home_quota: {spawner['home_quota']!r} is not a size like 5G or 512M"
+            )
+        if size_bytes(spawner["home_quota"]) < MINIMUM_QUOTA:
+            raise ConfigError(
+                f"spawner.home_quota: {spawner['home_quota']} is too small (64M at least:"
+                " the home's filesystem takes a few MiB)"
+            )
+        if spawner["homes_share"]:
+            raise ConfigError(
+                "spawner.home_quota: homes on NFS (spawner.homes_share) get no quota here;"
+                " keep homes in volumes, or limit them on the NFS server"
+            )
+        if spawner["home_driver"] == "local":
+            raise ConfigError("spawner.home_driver: a quota needs the homes' volume plugin")
     if not spawner["image"]:
         raise ConfigError("spawner.image: required (the single-user image)")
     if spawner["pull_policy"] not in ("always", "ifnotpresent", "never", "skip"):
@@ -603,6 +637,10 @@ def apply_spawner(c, cfg: dict) -> None:
     c.DockerSpawner.volumes = {home: "/home/{raw_username}"}
     c.DockerSpawner.notebook_dir = "/home/{raw_username}"
     c.DockerSpawner.default_url = sp["default_url"]
+    if sp["home_driver"] != "local":
+        # Named volumes (the home) of a server are made by this plugin.
+        c.SwarmSpawner.volume_driver = sp["home_driver"]
+        c.DockerSpawner.extra_host_config = {"volume_driver": sp["home_driver"]}
     if sp["kind"] == "swarm":
         c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolSwarmSpawner"
         c.SchoolSwarmSpawner.homes_share = sp["homes_share"]

@@ -373,13 +373,19 @@ def task_address(task: dict | None, network: str) -> str:
     return ""
 
 
-def mount(source: str, target: dict, labels: dict) -> Mount:
-    """A service mount: host paths are binds, other sources named volumes (labelled)."""
+def mount(source: str, target: dict, labels: dict, driver=None) -> Mount:
+    """A service mount: host paths are binds, other sources named volumes
+    (labelled; made by `driver`, a DriverConfig, if given)."""
     read_only = target["mode"] == "ro"
     if source.startswith("/"):
         return Mount(target=target["bind"], source=source, type="bind", read_only=read_only)
     return Mount(
-        target=target["bind"], source=source, type="volume", read_only=read_only, labels=labels
+        target=target["bind"],
+        source=source,
+        type="volume",
+        read_only=read_only,
+        labels=labels,
+        driver_config=driver,
     )
 
 
@@ -435,7 +441,9 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
     @property
     def mounts(self):
         labels = {USER_LABEL: self.user.name}
-        return [mount(source, target, labels) for source, target in self.volume_binds.items()]
+        driver = self.mount_driver_config
+        binds = self.volume_binds.items()
+        return [mount(source, target, labels, driver) for source, target in binds]
 
     async def nodes(self) -> list[dict]:
         found = await self.docker("nodes", filters={"role": self.server_nodes_role})

@@ -78,16 +78,31 @@ def test_a_home_volume_names_its_user():
     names = r"^course\-(.+)\-home$"  # jupyterhub_home_volume: course-{username}-home
     labelled = {
         "Name": "course-bob-2esmith-home",
+        "Driver": "local",
         "Mountpoint": "/v/1",
         "Labels": {USER: "Bob.Smith"},
     }
     assert homes.home(labelled, names, USER, MOVED) == {
         "volume": "course-bob-2esmith-home",
+        "driver": "local",
         "path": "/v/1",
         "escaped": "bob-2esmith",
         "user": "Bob.Smith",
         "labels": {USER: "Bob.Smith"},
         "moved_label": "org.schoolhub.home.bob-2esmith",
     }
-    unlabelled = {"Name": "course-ada-home", "Mountpoint": "/v/2", "Labels": None}
+    unlabelled = {"Name": "course-ada-home", "Driver": "local", "Mountpoint": "/v/2"}
     assert homes.home(unlabelled, names, USER, MOVED)["user"] == "ada"
+
+
+def test_homes_are_listed_fullest_first_and_the_full_ones_flagged():
+    def result(user, used, size=256 << 20):
+        return {"item": {"user": user}, "volume": {"Status": {"used": used, "size": size}}}
+
+    results = [result("grace", 3 << 20), result("ada", 240 << 20), result("alan", 0, 0)]
+    results[2]["volume"]["Status"] = {"state": "not mounted"}
+    assert homes.usage(results, 90) == [
+        "ada: 240M of 256M (94%) NEAR THE LIMIT",
+        "grace: 3M of 256M (1%)",
+        "alan: not mounted",
+    ]

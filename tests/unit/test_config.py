@@ -408,6 +408,39 @@ def test_bad_spawner_kind_or_homes_are_named(make, spawner, named):
     assert named in error_of(make, {"spawner": spawner})
 
 
+def test_a_home_quota_makes_homes_with_its_volume_plugin(make):
+    quota = {"home_quota": "5G", "home_driver": "schoolhub-homes"}
+    docker = make({"spawner": quota})
+    assert docker.DockerSpawner.extra_host_config == {"volume_driver": "schoolhub-homes"}
+    swarm = make({"spawner": {**quota, "kind": "swarm"}})
+    spawner = SchoolSwarmSpawner(config=swarm, user=ADA)
+    [home] = [m for m in spawner.mounts if m["Target"] == "/home/ada"]
+    assert home["VolumeOptions"]["DriverConfig"] == {"Name": "schoolhub-homes"}
+    assert "extra_host_config" not in make().DockerSpawner  # no quota: Docker's own volumes
+
+
+@pytest.mark.parametrize(
+    "spawner, named",
+    [
+        ({"home_quota": "5 GB"}, "spawner.home_quota: '5 GB' is not a size like 5G or 512M"),
+        ({"home_quota": "10M"}, "spawner.home_quota: 10M is too small (64M at least"),
+        (
+            {"home_quota": "5G", "kind": "swarm", "homes_share": "/mnt/schoolhub/homes"},
+            "spawner.home_quota: homes on NFS (spawner.homes_share) get no quota here",
+        ),
+        ({"home_quota": "5G"}, "spawner.home_driver: a quota needs the homes' volume plugin"),
+    ],
+)
+def test_a_bad_home_quota_is_named(make, spawner, named):
+    driver = {"home_driver": "schoolhub-homes"} if "home_driver" not in named else {}
+    assert named in error_of(make, {"spawner": {**driver, **spawner}})
+
+
+@pytest.mark.parametrize("size, expected", [("64M", 64 << 20), ("1.5G", 3 << 29), ("2048", 2048)])
+def test_sizes_are_binary(size, expected):
+    assert config.size_bytes(size) == expected
+
+
 def test_extra_environment_is_passed(make):
     c = make({"spawner": {"environment": {"SCHOOL": "growth"}}})
     assert c.DockerSpawner.environment["SCHOOL"] == "growth"

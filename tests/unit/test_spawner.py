@@ -176,6 +176,7 @@ def test_volumes_are_labelled_with_their_user_and_paths_are_binds():
     assert (volume["Type"], volume["VolumeOptions"]["Labels"]) == ("volume", {"u": "ada"})
     share = mount("/mnt/schoolhub/data", {"bind": "/nfs", "mode": "ro"}, {"u": "ada"})
     assert (share["Type"], share["ReadOnly"], "VolumeOptions" in share) == ("bind", True, False)
+    assert "DriverConfig" not in volume["VolumeOptions"]
 
 
 def test_only_our_services_count():

@@ -5,7 +5,7 @@ import shlex
 import time
 
 import requests
-from conftest import container, same_on_every_release
+from conftest import container, run_playbook, same_on_every_release
 
 from schoolhub.lab import client
 
@@ -107,6 +107,7 @@ def test_home_volume_is_per_user_and_named_safely(running, host):
     bob = container(host, "jupyter-bob-2dsmith2")
     (home,) = [m for m in bob["Mounts"] if m["Destination"] == "/home/bob-smith2"]
     assert (home["Type"], home["Name"]) == ("volume", "schoolhub-home-bob-2dsmith2")
+    assert home["Driver"] == "schoolhub-homes"  # jupyterhub_home_quota (molecule.yml)
     # The server runs as the user, with the fixed uid, not as root.
     processes = host.check_output("docker top jupyter-bob-2dsmith2 -eo pid,uid,args")
     (server,) = [
@@ -116,6 +117,17 @@ def test_home_volume_is_per_user_and_named_safely(running, host):
     ]
     assert server.split()[1] == "1000"
     assert host.check_output("docker exec jupyter-bob-2dsmith2 id -nu 1000") == "bob-smith2"
+
+
+def test_homes_made_before_the_quota_stop_the_check_with_their_names(host):
+    host.check_output("docker volume create schoolhub-home-zed")  # Docker's own kind
+    try:
+        done = run_playbook("check.yml", check=False)
+    finally:
+        host.check_output("docker volume rm schoolhub-home-zed")
+    said = "schoolhub-hub-host: these homes were made without jupyterhub_home_quota: "
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and said + "schoolhub-home-zed." in output, output
 
 
 def test_admins_get_their_own_limits(running, host):

@@ -214,7 +214,9 @@ def test_draining_a_worker_moves_its_homes_and_keeps_the_files(running, host):
 
 @same_on_every_release
 def test_with_homes_on_nfs_files_follow_a_user_to_another_node(running, host):
-    run_playbook("site.yml", "jupyterhub_homes_on_nfs=true", inventories=with_third_worker())
+    # (No quota there: the NFS server would have to keep it.)
+    homes_on_nfs = ("jupyterhub_homes_on_nfs=true", "jupyterhub_home_quota=")
+    run_playbook("site.yml", *homes_on_nfs, inventories=with_third_worker())
     running("grace").stop()  # her server still had her volume; the next start gets the share
     grace = running("grace")
     placement = service(host, "grace")["Spec"]["TaskTemplate"]["Placement"]

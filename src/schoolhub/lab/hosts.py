@@ -198,6 +198,8 @@ def run_host(lab: Lab, name: str, image: str, ports: list[str], hostname: str = 
     args += ["--label", lab.label]
     args += [f"--cap-add={cap}" for cap in CAPABILITIES]
     args += ["--security-opt", "seccomp=unconfined", "--cgroupns=host"]
+    # Loop devices for the homes' quotas (schoolhub-homes makes the nodes it uses).
+    args += ["--device", "/dev/loop-control", "--device-cgroup-rule", "b 7:* rwm"]
     args += [
         "--volume",
         "/sys/fs/cgroup:/sys/fs/cgroup:rw",
