@@ -62,12 +62,16 @@ def test_a_newer_jupyterhub_keeps_everyone_and_an_older_one_is_refused(running, 
     assert "a downgrade is refused" in said
     assert versions(host) == (OLDER, old_schema)
 
-    # The upgrade: the role's own version.
+    # The upgrade: the role's own version. Copies made before three earlier
+    # images are there: the oldest goes.
+    old_copies = "for n in 1 2 3; do touch -d 2026-0$n-01 jupyterhub.sqlite.before-old$n; done"
+    host.check_output(f"docker exec -w /srv/jupyterhub/data jupyterhub sh -c '{old_copies}'")
     run_playbook("site.yml")
     newer, new_schema = versions(host)
     assert newer != OLDER and new_schema != old_schema  # migrated
-    copies = host.check_output("docker exec jupyterhub ls /srv/jupyterhub/data")
-    assert "jupyterhub.sqlite.before-" in copies, copies
+    copies = host.check_output("docker exec jupyterhub ls /srv/jupyterhub/data").split()
+    kept = sorted(c.removeprefix("jupyterhub.sqlite.before-") for c in copies if "before-" in c)
+    assert len(kept) == 3 and kept[1:] == ["old2", "old3"], copies  # [0]: this image's tag
     assert everyone() == before
     assert container(host, "jupyter-ada")["Id"] == server  # never stopped
     assert ada.server_status().status_code == 200
