@@ -408,8 +408,17 @@ def upstream(fake_url, owner_token, repo: str, files: dict | None = None) -> int
 
 
 def in_server(host, user: str, command: str):
-    """`command` in `user`'s server, as the user, in her home (with the server's env)."""
-    return host.run(f"docker exec -u 1000 -w /home/{user} jupyter-{user} timeout 120 {command}")
+    """`command` in `user`'s server, as the user, in her home (with the server's env).
+    Tried again (twice, bounded) only when Docker's runtime could not start the
+    process at all: in full runs of this scenario, runc's "read init-p: connection
+    reset by peer" (no OOM or pids event in the kernel's log), which says nothing
+    of the command."""
+    for _ in range(3):
+        done = host.run(f"docker exec -u 1000 -w /home/{user} jupyter-{user} timeout 120 {command}")
+        if done.rc != 126 or "OCI runtime exec failed" not in done.stdout + done.stderr:
+            break
+        host.run("sleep 2")
+    return done
 
 
 def test_a_class_pulling_the_course_at_once_costs_its_host_a_fetch_a_minute(
@@ -429,7 +438,8 @@ def test_a_class_pulling_the_course_at_once_costs_its_host_a_fetch_a_minute(
     elapsed = time.monotonic() - started
     assert [p.rc for p in pulls] == [0] * 20, [p.stderr for p in pulls if p.rc]
     fetched = upstream(fake_url, owner_token, "course") - before
-    assert 1 <= fetched <= 1 + elapsed // 60, (fetched, elapsed)
+    # (None when the cache fetched less than a minute before: a rerun.)
+    assert fetched <= 1 + elapsed // 60, (fetched, elapsed)
     readme = in_server(host, "ada", "cat course-19/README.md")
     assert readme.stdout == "# Summer school\n"
 
@@ -441,16 +451,18 @@ def test_a_new_version_reaches_students_within_a_minute_and_keeps_their_edits(
     assert in_server(host, "grace", f"gitpuller {COURSE} main course").rc == 0
     mine = "answer = 41  # my try\n"
     in_server(host, "grace", f"sh -c 'echo \"{mine.strip()}\" > course/week1/exercise.py'")
+    week2 = f"total = None  # version {time.time_ns()}\n"  # new at each run of the test
     upstream(fake_url, owner_token, "course", {
         "week1/exercise.py": "answer = None  # hint: 6 * 7\n",
-        "week2/exercise.py": "total = None\n",
+        "week2/exercise.py": week2,
     })  # fmt: skip
     for _ in range(20):  # bounded: the cache asks the host again after a minute
-        assert in_server(host, "grace", f"gitpuller {COURSE} main course").rc == 0
-        if in_server(host, "grace", "test -f course/week2/exercise.py").rc == 0:
+        pulled = in_server(host, "grace", f"gitpuller {COURSE} main course")
+        assert pulled.rc == 0, pulled.stderr
+        if in_server(host, "grace", "cat course/week2/exercise.py").stdout == week2:
             break
         host.run("sleep 10")
-    assert in_server(host, "grace", "cat course/week2/exercise.py").stdout == "total = None\n"
+    assert in_server(host, "grace", "cat course/week2/exercise.py").stdout == week2
     assert in_server(host, "grace", "cat course/week1/exercise.py").stdout == mine
     stopped(host, "ada")
 
