@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,14 @@ from schoolhub import config
 
 
 class Hub:
+    """The hub's REST API as an admin uses it: this package's operations, the
+    roster check and the storm benchmark (with a TA's token)."""
+
+    # Users per request: JupyterHub's default page, and its largest unless raised.
+    PAGE = 200
+    # DELETEs at once when stopping: each may wait up to 10 s for its server.
+    STOPPING = 10
+
     def __init__(self, api: str, token: str, tas=()):
         # The TA teams' groups: their members are staff, as admins are.
         self.api, self.token, self.tas = api, token, tas
@@ -44,36 +53,47 @@ class Hub:
             config.groups_of(cfg, "admin_teams"),
         )
 
-    def call(self, method: str, path: str):
+    def call(self, method: str, path: str, body=None, ok: tuple[int, ...] = ()):
+        """One request; an error status other than `ok`'s raises."""
         answer = requests.request(
             method,
             f"{self.api}{path}",
             headers={"Authorization": f"token {self.token}"},
+            json=body,
             timeout=30,
         )
-        answer.raise_for_status()
+        if answer.status_code not in ok:
+            answer.raise_for_status()
         return answer.json() if answer.content else None
 
-    def users(self) -> list[dict]:
-        """The hub's users, each with "ta": an admin or a TA team's member."""
-        users = self.call("GET", "/users")
+    def users(self, state: str = "") -> list[dict]:
+        """Every user, page by page, each with "ta": an admin or a TA team's
+        member; state="active": only those whose server runs or is starting."""
+        users: list[dict] = []
+        only = f"&state={state}" if state else ""
+        while page := self.call("GET", f"/users?offset={len(users)}&limit={self.PAGE}{only}"):
+            users += page
         for u in users:
             u["ta"] = config.is_ta(self.tas, u["admin"], u.get("groups") or [])
         return users
+
+    def running(self, names) -> set[str]:
+        """Which of these users' servers run or start."""
+        return {u["name"] for u in self.users("active")}.intersection(names)
+
+    def create(self, names: list[str]) -> None:
+        """These users (409: they all exist already; those that do are skipped)."""
+        self.call("POST", "/users", {"usernames": names}, ok=(409,))
 
     def remove(self, names: list[str]) -> None:
         for name in names:
             self.call("DELETE", f"/users/{name}")
 
     def stop(self, names: list[str], seconds: float = 300) -> None:
-        for name in names:
-            self.call("DELETE", f"/users/{name}/server")
-
-        def stopped() -> bool:
-            running = {u["name"] for u in self.users() if u.get("servers")}
-            return not running.intersection(names)
-
-        wait(stopped, seconds, f"the servers of {', '.join(names)} to stop")
+        """Stop these users' servers, STOPPING at once, and wait until none runs."""
+        with ThreadPoolExecutor(self.STOPPING) as pool:
+            list(pool.map(lambda name: self.call("DELETE", f"/users/{name}/server"), names))
+        wait(lambda: not self.running(names), seconds, f"the servers of {', '.join(names)} to stop")
 
 
 class HubError(RuntimeError):

@@ -1,4 +1,9 @@
+import json
+import threading
+import time
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -107,7 +112,7 @@ def test_a_ta_team_member_is_staff_without_being_an_admin(monkeypatch):
         {**user("ada"), "groups": ["school:students"]},
         {**user("zoe", admin=True), "groups": []},
     ]
-    monkeypatch.setattr(hub, "call", lambda method, path: answer)
+    monkeypatch.setattr(hub, "call", lambda method, path: answer if "offset=0&" in path else [])
     users = hub.users()
     assert [u["ta"] for u in users] == [True, False, True]
     assert ops.to_remove(users, []) == ["ada"]
@@ -116,3 +121,77 @@ def test_a_ta_team_member_is_staff_without_being_an_admin(monkeypatch):
         ["tom", "TA"],
         ["zoe", "yes"],
     ]
+
+
+class Api(BaseHTTPRequestHandler):
+    """JupyterHub's /users as it answers without the pagination header: a
+    plain list, `limit` capped at the hub's largest page (here 100)."""
+
+    def do_GET(self):
+        query = parse_qs(urlparse(self.path).query)
+        offset, limit = int(query["offset"][0]), min(int(query["limit"][0]), 100)
+        users = self.server.users
+        if query.get("state") == ["active"]:
+            users = [u for u in users if u["servers"]]
+        self.answer(200, users[offset : offset + limit])
+
+    def do_POST(self):
+        given = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        names = {u["name"] for u in self.server.users}
+        new = [n for n in given["usernames"] if n not in names]
+        self.server.users += [user(n) for n in new]
+        self.answer(201 if new else 409, {})
+
+    def do_DELETE(self):  # /hub/api/users/<name>/server
+        name = self.path.split("/")[4]
+        with self.server.lock:
+            self.server.deletes.append(name)
+            self.server.at_once += 1
+            self.server.most_at_once = max(self.server.most_at_once, self.server.at_once)
+        time.sleep(0.05)  # a stop takes a while: the next DELETEs do not wait for it
+        with self.server.lock:
+            self.server.at_once -= 1
+        self.server.users = [
+            u | {"servers": {}} if u["name"] == name else u for u in self.server.users
+        ]
+        self.answer(204, None)
+
+    def answer(self, status, body):
+        self.send_response(status)
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def api():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    server.users = [
+        user(f"s{n:03}", "2026-07-01T11:00:00Z" if n % 3 == 0 else None) for n in range(250)
+    ]
+    server.deletes, server.lock, server.at_once, server.most_at_once = [], threading.Lock(), 0, 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def test_every_user_is_listed_page_by_page_past_the_hubs_largest_page(api):
+    hub = ops.Hub(f"http://127.0.0.1:{api.server_port}/hub/api", "token")
+    assert [u["name"] for u in hub.users()] == [f"s{n:03}" for n in range(250)]
+    assert hub.running(["s000", "s001", "s249"]) == {"s000", "s249"}
+
+
+def test_creating_users_that_all_exist_is_no_error_and_stopping_waits_for_every_server(api):
+    hub = ops.Hub(f"http://127.0.0.1:{api.server_port}/hub/api", "token")
+    hub.create(["s000", "s001"])  # 409 from the hub: all there already
+    hub.create(["s000", "new"])
+    assert [u["name"] for u in hub.users()][-1] == "new"
+    running = sorted(hub.running([u["name"] for u in hub.users()]))
+    hub.stop(running, seconds=10)
+    assert sorted(api.deletes) == running and len(running) == 84
+    assert 1 < api.most_at_once <= ops.Hub.STOPPING
+    assert hub.running(running) == set()

@@ -35,7 +35,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -45,6 +44,7 @@ from urllib.parse import urljoin
 import requests
 import yaml
 
+from schoolhub import ops
 from schoolhub.lab import client, hosts, images
 
 ROOT = hosts.ROOT
@@ -413,39 +413,6 @@ def result_of(starts: list[Start], sampler: Sampler | None = None) -> dict:
     }
 
 
-# --- the hub's REST API as an admin --------------------------------------------
-
-
-class Admin:
-    def __init__(self, hub: str, token: str):
-        self.hub, self.headers = hub, {"Authorization": f"token {token}"}
-
-    def call(self, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(
-            method, f"{self.hub}/hub/api{path}", headers=self.headers, timeout=60, **kwargs
-        )
-
-    def running(self, names: set[str]) -> set[str]:
-        answer = self.call("GET", "/users?state=active&limit=1000")
-        answer.raise_for_status()
-        return {u["name"] for u in answer.json() if u["name"] in names}
-
-    def stop_all(self, names: list[str], seconds: float = 600) -> None:
-        """Stop the servers (side by side: each DELETE may wait 10 s for its stop)."""
-        with ThreadPoolExecutor(10) as pool:
-            list(pool.map(lambda name: self.call("DELETE", f"/users/{name}/server"), names))
-        client.wait(lambda: not self.running(set(names)), seconds, "the storm's servers to stop", 3)
-
-    def create(self, names: list[str]) -> None:
-        answer = self.call("POST", "/users", json={"usernames": names})
-        if answer.status_code not in (201, 409):
-            raise client.HubError(f"could not create users: {answer.status_code} {answer.text}")
-
-    def remove(self, names: list[str]) -> None:
-        for name in names:
-            self.call("DELETE", f"/users/{name}")
-
-
 # --- the baseline: plain `docker run` on the same hosts --------------------------
 
 
@@ -789,7 +756,7 @@ def run_lab(count: int, host_os: str, keep: bool, again: bool) -> dict:
         hosts.wait_for_hub(lab.url)
         ta = client.Hub(lab.url, client.sign_in(lab.url, TA), client.hub_name(TA))
         token = ta.headers["Authorization"].split()[1]
-        admin = Admin(lab.url, token)
+        admin = ops.Hub(f"{lab.url}/hub/api", token)
         hub_names = [client.hub_name(s) for s in students]
 
         def ours(name: str) -> dict:
@@ -809,16 +776,16 @@ def run_lab(count: int, host_os: str, keep: bool, again: bool) -> dict:
         probe = Start(PROBE)
         sign_in_and_start(lab.url, PROBE, time.monotonic(), probe)
         spec = service_spec(hub_host, client.hub_name(PROBE))
-        admin.stop_all([*hub_names, client.hub_name(PROBE), client.hub_name(TA)])
+        admin.stop([*hub_names, client.hub_name(PROBE), client.hub_name(TA)], 600)
         say(f"baseline: {count} docker run on {', '.join(workers)}...")
         with Sampler(lab.url, token, hub_host) as sampler:
             starts, phases = raw_storm(workers, spec, count)
             storms = {"raw": {**result_of(starts, sampler), "phases": phases}}
         storms["cold"] = ours("cold")
         try:
-            admin.stop_all(hub_names)
+            admin.stop(hub_names, 600)
             storms["warm"] = ours("warm")
-            admin.stop_all(hub_names)
+            admin.stop(hub_names, 600)
         except (requests.RequestException, client.HubError, TimeoutError) as error:
             # Kept with what was measured: at N=100 the hub host's Docker (its
             # Swarm manager) once crashed while the storm's services were removed.
@@ -835,16 +802,16 @@ def run_lab(count: int, host_os: str, keep: bool, again: bool) -> dict:
 
 def run_any_hub(hub: str, token: str, count: int) -> dict:
     names = student_names(count, "bench-")
-    admin = Admin(hub, token)
+    admin = ops.Hub(f"{hub}/hub/api", token)
     admin.create(names)
-    if admin.running(set(names)):  # left by an interrupted run: every start must be a new one
-        admin.stop_all(names)
+    if admin.running(names):  # left by an interrupted run: every start must be a new one
+        admin.stop(names, 600)
     results: dict = {"users": count, "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     try:
         with Sampler(hub, token) as sampler:
             starts = storm(names, partial(api_start, hub, token))
         results["storms"] = {"api": result_of(starts, sampler)}
-        admin.stop_all(names)
+        admin.stop(names, 600)
         return results
     finally:
         admin.remove(names)
