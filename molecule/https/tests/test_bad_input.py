@@ -71,6 +71,8 @@ BAD = [
      "jupyterhub_tls_certificate: no such file on the controller: /nonexistent/site.crt"),
     ("negative hsts", {"jupyterhub_hsts_max_age": -1},
      "jupyterhub_hsts_max_age: -1 is not a number of seconds"),
+    ("no image kept", {"jupyterhub_image_cache_keep": 0},
+     "jupyterhub_image_cache_keep: 0 is not a number of archives (1 or more)"),
     ("untagged image",
      {"jupyterhub_singleuser_build": False, "jupyterhub_singleuser_image": "jupyter/notebook"},
      "must name a tag other than `latest`"),

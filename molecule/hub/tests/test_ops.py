@@ -1,7 +1,9 @@
 """The operations playbooks against the running hub (after test_hub.py: they
 stop servers)."""
 
+import os
 import re
+import time
 
 from conftest import container, run_playbook, same_on_every_release
 
@@ -22,15 +24,28 @@ def test_users_playbook_lists_users_admins_and_servers(running):
 
 
 @same_on_every_release
-def test_new_image_reaches_a_user_at_next_start_and_spares_running_servers(running, host):
+def test_new_image_reaches_a_user_at_next_start_and_spares_running_servers(running, host, tmp_path):
     ada, bob = running("ada"), running("Bob-Smith2")
     before, started = (
         image_of(host, "jupyter-ada"),
         container(host, "jupyter-ada")["State"]["StartedAt"],
     )
-    # A site's own rebuild: nothing for the test image cache.
+    # A site's own rebuild, with an image cache of its own (not the tests'):
+    # the hub's and proxy's archives already there (empty stand-ins, so not
+    # saved again), three older single-user archives.
+    for name in ("jupyterhub", "jupyterhub-proxy"):
+        (tmp_path / f"{image_of(host, name).replace(':', '-')}.tar").write_text("")
+    for age in (3, 2, 1):
+        older = tmp_path / f"schoolhub-singleuser-{age}daysold.tar"
+        older.write_text("")
+        os.utime(older, (time.time() - age * 86400,) * 2)
+    kept = {p.name for p in tmp_path.iterdir()} - {"schoolhub-singleuser-3daysold.tar"}
     run_playbook(
-        "update-image.yml", "jupyterhub_singleuser_revision=2", "jupyterhub_image_cache_mode=none"
+        "update-image.yml",
+        "jupyterhub_singleuser_revision=2",
+        f"jupyterhub_image_cache={tmp_path}",
+        "jupyterhub_image_cache_mode=save",
+        "jupyterhub_image_cache_keep=3",
     )
     # Ada's running server is untouched...
     assert container(host, "jupyter-ada")["State"]["StartedAt"] == started
@@ -43,6 +58,11 @@ def test_new_image_reaches_a_user_at_next_start_and_spares_running_servers(runni
     assert after != before
     label = '{{index .Config.Labels "org.schoolhub.revision"}}'
     assert host.check_output(f"docker image inspect --format '{label}' {after}") == "2"
+    # The cache keeps the three newest single-user archives (the new one made
+    # last), and the other images' archives.
+    new = f"{after.replace(':', '-')}.tar"
+    assert {p.name for p in tmp_path.iterdir()} == kept | {new}
+    assert (tmp_path / new).stat().st_size > 100 * 2**20
 
 
 def test_users_playbook_stops_every_server(running, host):
