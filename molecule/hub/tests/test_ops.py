@@ -5,8 +5,9 @@ import os
 import re
 import time
 
-from conftest import container, run_playbook, same_on_every_release
+from conftest import container, run_playbook, same_on_every_release, secrets
 
+from schoolhub import ops
 from schoolhub.lab import client
 
 
@@ -63,6 +64,19 @@ def test_new_image_reaches_a_user_at_next_start_and_spares_running_servers(runni
     new = f"{after.replace(':', '-')}.tar"
     assert {p.name for p in tmp_path.iterdir()} == kept | {new}
     assert (tmp_path / new).stat().st_size > 100 * 2**20
+
+
+@same_on_every_release
+def test_users_playbook_lists_a_class_larger_than_the_hubs_first_page(host, hub_url):
+    """A hub answers a plain GET /users with its first 50 users."""
+    hub = ops.Hub(f"{hub_url}/hub/api", secrets(host)["ops_api_token"])
+    crowd = [f"crowd-{n:02}" for n in range(60)]
+    hub.create(crowd)
+    try:
+        listed = set(re.findall(r"\bcrowd-\d\d\b", run_playbook("users.yml").stdout))
+        assert set(crowd) <= listed, sorted(set(crowd) - listed)
+    finally:
+        hub.remove(crowd)
 
 
 def test_users_playbook_stops_every_server(running, host):
