@@ -23,6 +23,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import requests
@@ -90,9 +91,11 @@ class Hub:
             self.call("DELETE", f"/users/{name}")
 
     def stop(self, names: list[str], seconds: float = 300) -> None:
-        """Stop these users' servers, STOPPING at once, and wait until none runs."""
+        """Stop these users' servers, STOPPING at once, and wait until none runs
+        (a user the hub does not know has none: 404)."""
         with ThreadPoolExecutor(self.STOPPING) as pool:
-            list(pool.map(lambda name: self.call("DELETE", f"/users/{name}/server"), names))
+            stop = partial(self.call, "DELETE", ok=(404,))
+            list(pool.map(lambda name: stop(f"/users/{name}/server"), names))
         wait(lambda: not self.running(names), seconds, f"the servers of {', '.join(names)} to stop")
 
 

@@ -144,6 +144,9 @@ class Api(BaseHTTPRequestHandler):
 
     def do_DELETE(self):  # /hub/api/users/<name>/server
         name = self.path.split("/")[4]
+        if name not in {u["name"] for u in self.server.users}:
+            self.answer(404, {"status": 404, "message": "Not Found"})
+            return
         with self.server.lock:
             self.server.deletes.append(name)
             self.server.at_once += 1
@@ -191,7 +194,7 @@ def test_creating_users_that_all_exist_is_no_error_and_stopping_waits_for_every_
     hub.create(["s000", "new"])
     assert [u["name"] for u in hub.users()][-1] == "new"
     running = sorted(hub.running([u["name"] for u in hub.users()]))
-    hub.stop(running, seconds=10)
+    hub.stop([*running, "never-signed-in"], seconds=10)  # (404 for that one)
     assert sorted(api.deletes) == running and len(running) == 84
     assert 1 < api.most_at_once <= ops.Hub.STOPPING
     assert hub.running(running) == set()
