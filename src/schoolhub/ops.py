@@ -23,7 +23,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 import requests
@@ -35,7 +34,7 @@ class Hub:
     """The hub's REST API as an admin uses it: this package's operations, the
     roster check and the storm benchmark (with a TA's token)."""
 
-    # Users per request: JupyterHub's default page, and its largest unless raised.
+    # Users per request: JupyterHub's largest page unless raised (its default is 50).
     PAGE = 200
     # DELETEs at once when stopping: each may wait up to 10 s for its server.
     STOPPING = 10
@@ -94,8 +93,11 @@ class Hub:
         """Stop these users' servers, STOPPING at once, and wait until none runs
         (a user the hub does not know has none: 404)."""
         with ThreadPoolExecutor(self.STOPPING) as pool:
-            stop = partial(self.call, "DELETE", ok=(404,))
-            list(pool.map(lambda name: stop(f"/users/{name}/server"), names))
+            list(
+                pool.map(
+                    lambda name: self.call("DELETE", f"/users/{name}/server", ok=(404,)), names
+                )
+            )
         wait(lambda: not self.running(names), seconds, f"the servers of {', '.join(names)} to stop")
 
 

@@ -48,6 +48,8 @@ from schoolhub import ops
 from schoolhub.lab import client, hosts, images
 
 ROOT = hosts.ROOT
+# Seconds the storm's servers (up to N) may take to stop between storms.
+STOP_SECONDS = 600
 RESULTS = ROOT / "build/bench"
 # Seconds a student waits for their server before it counts as failed.
 PATIENCE = 900
@@ -776,16 +778,16 @@ def run_lab(count: int, host_os: str, keep: bool, again: bool) -> dict:
         probe = Start(PROBE)
         sign_in_and_start(lab.url, PROBE, time.monotonic(), probe)
         spec = service_spec(hub_host, client.hub_name(PROBE))
-        admin.stop([*hub_names, client.hub_name(PROBE), client.hub_name(TA)], 600)
+        admin.stop([*hub_names, client.hub_name(PROBE), client.hub_name(TA)], STOP_SECONDS)
         say(f"baseline: {count} docker run on {', '.join(workers)}...")
         with Sampler(lab.url, token, hub_host) as sampler:
             starts, phases = raw_storm(workers, spec, count)
             storms = {"raw": {**result_of(starts, sampler), "phases": phases}}
         storms["cold"] = ours("cold")
         try:
-            admin.stop(hub_names, 600)
+            admin.stop(hub_names, STOP_SECONDS)
             storms["warm"] = ours("warm")
-            admin.stop(hub_names, 600)
+            admin.stop(hub_names, STOP_SECONDS)
         except (requests.RequestException, client.HubError, TimeoutError) as error:
             # Kept with what was measured: at N=100 the hub host's Docker (its
             # Swarm manager) once crashed while the storm's services were removed.
@@ -805,13 +807,13 @@ def run_any_hub(hub: str, token: str, count: int) -> dict:
     admin = ops.Hub(f"{hub}/hub/api", token)
     admin.create(names)
     if admin.running(names):  # left by an interrupted run: every start must be a new one
-        admin.stop(names, 600)
+        admin.stop(names, STOP_SECONDS)
     results: dict = {"users": count, "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     try:
         with Sampler(hub, token) as sampler:
             starts = storm(names, partial(api_start, hub, token))
         results["storms"] = {"api": result_of(starts, sampler)}
-        admin.stop(names, 600)
+        admin.stop(names, STOP_SECONDS)
         return results
     finally:
         admin.remove(names)
