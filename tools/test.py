@@ -38,8 +38,10 @@ BIN = ROOT / ".venv/bin"
 REPORTS = ROOT / "build/reports"
 LOGS = REPORTS / "logs"
 # Sized for 2 cores and 24 GiB: the chains mostly wait (package downloads,
-# systemd boots, servers starting), and a third one at a time hides that.
-JOBS = 3
+# systemd boots, servers starting): at three at a time a chain took about
+# as long as alone (the hub's verify 16 min, the HTTPS one 11 against 10),
+# so a fourth one at a time (each run prints how busy the machine was).
+JOBS = 4
 MINUTE = 60
 
 # The lab `make lab-test` makes beside the developer's own (`make lab`).
@@ -153,9 +155,9 @@ def chains() -> list[Chain]:
         ("default", "debian13", []),
         ("default", "debian12", []),
         ("swarm", "debian13", ["hub-debian13:converge"]),
-        ("swarm", "debian12", ["hub-debian13:converge"]),
         # HTTPS does not depend on the host's release (the TLS front is a container).
         ("https", "debian13", ["hub-debian13:converge"]),
+        ("swarm", "debian12", ["hub-debian13:converge"]),
     ]
     for scenario, host_os, after in order:
         name = f"{scenario}-{host_os}"
@@ -176,11 +178,67 @@ def chains() -> list[Chain]:
         Step("down", [*lab, "down"], 10 * MINUTE, always=True),
     ]
     env = {**LAB_TEST_ENV, "HOST_OS": "debian13"}
-    # The longest chains first, the short HTTPS one last: the end of the run,
-    # when fewer chains than places are left, is the shortest.
+    # The longest chains take the first places: at the end of the run, when
+    # fewer chains than places are left, the last to start is the shortest.
     lab_test = Chain("lab-test", steps, env, [IMAGES_ARCHIVE, "hub-debian13:converge"])
-    found.insert([c.name for c in found].index("swarm-debian13") + 1, lab_test)
+    found.insert([c.name for c in found].index("https-debian13") + 1, lab_test)
     return found
+
+
+class Machine:
+    """How busy the machine was during the run: its CPUs (from /proc/stat)
+    and memory (/proc/meminfo), sampled every few seconds."""
+
+    EVERY = 5  # seconds
+
+    def __init__(self):
+        self.busy: list[float] = []  # each sample's share of all CPUs busy
+        self.used = 0  # bytes of memory in use, the most seen
+        self.over = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    @staticmethod
+    def cpu() -> tuple[int, int]:
+        """(busy, total) jiffies of all CPUs since boot."""
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle, iowait
+        return sum(fields) - idle, sum(fields)
+
+    @staticmethod
+    def memory() -> tuple[int, int]:
+        """(used, total) bytes."""
+        info = dict(line.split(":") for line in Path("/proc/meminfo").read_text().splitlines())
+        total, available = (int(info[k].split()[0]) * 1024 for k in ("MemTotal", "MemAvailable"))
+        return total - available, total
+
+    def sample(self) -> None:
+        busy, total = self.cpu()
+        while not self.over.wait(self.EVERY):
+            now_busy, now_total = self.cpu()
+            if now_total > total:
+                self.busy.append((now_busy - busy) / (now_total - total))
+            busy, total = now_busy, now_total
+            self.used = max(self.used, self.memory()[0])
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.over.set()
+        self.thread.join(timeout=10)
+
+    def said(self) -> str:
+        if not self.busy:
+            return "machine: not sampled"
+        average = sum(self.busy) / len(self.busy)
+        saturated = sum(1 for b in self.busy if b >= 0.9) * self.EVERY
+        gib = 1024**3
+        return (
+            f"machine: {os.cpu_count()} CPUs {average:.0%} busy on average, 90 % or more for "
+            f"{minutes(saturated)} of {minutes(len(self.busy) * self.EVERY)}; memory used at "
+            f"most {self.used / gib:.1f} GiB of {self.memory()[1] / gib:.1f}"
+        )
 
 
 def log(message: str) -> None:
@@ -431,13 +489,15 @@ def main(argv: list[str] | None = None) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     started, stamp = time.monotonic(), time.time() - 1
     log(f"running {', '.join(c.name for c in selected)} ({args.jobs} at a time; logs: {LOGS})")
-    Runner(selected, everything, args.jobs).run()
+    with Machine() as machine:
+        Runner(selected, everything, args.jobs).run()
     name = "-".join(["stages", *args.chains])
     write_stages(selected, REPORTS / f"{name}.xml")
     print(f"\nsteps ({minutes(time.monotonic() - started)} in all):")
     for chain in selected:
         for step in chain.steps:
             print(f"  {chain.name:18} {step.name:12} {minutes(step.seconds):>7}  {step.status}")
+    print(machine.said())
     return summary(REPORTS, since=stamp)
 
 

@@ -144,3 +144,15 @@ def test_old_reports_do_not_count(tmp_path):
     runner.os.utime(old, (0, 0))
     (tmp_path / "new.xml").write_text('<testsuite tests="1" failures="0" errors="0" skipped="0"/>')
     assert runner.summary(tmp_path, since=10) == 0
+
+
+def test_the_machine_line_says_how_busy_the_cpus_and_memory_were(monkeypatch):
+    monkeypatch.setattr(runner.Machine, "EVERY", 0.05)
+    with runner.Machine() as machine:
+        deadline = runner.time.monotonic() + 5
+        while len(machine.busy) < 3 and runner.time.monotonic() < deadline:
+            sum(range(10_000))  # keeps a CPU busy
+    said = machine.said()
+    assert all(0 <= b <= 1 for b in machine.busy) and len(machine.busy) >= 3, machine.busy
+    assert said.startswith(f"machine: {runner.os.cpu_count()} CPUs ") and " GiB of " in said
+    assert 0 < machine.used < machine.memory()[1]
