@@ -415,6 +415,73 @@ def result_of(starts: list[Start], sampler: Sampler | None = None) -> dict:
     }
 
 
+# --- where the CPU goes: each container's cgroup ------------------------------------
+
+# Seconds of CPU each container of `{ids}` (a command naming full container
+# ids) used since it started: cgroup v1 (cpuacct.usage, ns) or v2 (usage_usec).
+# The lab's hosts share the kernel's hierarchy, so a host's own cgroup holds its
+# engine (dockerd, containerd, the shims), not the containers it runs.
+CGROUP_CPU = (
+    "for c in $({ids}); do"
+    " for f in {root}/cpuacct/docker/$c/cpuacct.usage {root}/cpu,cpuacct/docker/$c/cpuacct.usage;"
+    " do [ -r $f ] && echo $c $(cat $f) 1e-9 && break; done;"
+    " for f in {root}/system.slice/docker-$c.scope/cpu.stat {root}/docker/$c/cpu.stat;"
+    " do [ -r $f ] && echo $c $(sed -n 's/^usage_usec //p' $f) 1e-6 && break; done;"
+    " done; true"  # (a container without a cgroup, gone meanwhile, is left out)
+)
+
+
+def cpu_seconds(ids: str, host: str = "", root: str = "/sys/fs/cgroup") -> dict[str, float]:
+    """Container id -> CPU seconds used, for the containers `ids` lists: in a
+    lab host's engine (`host`), or this machine's (the lab's hosts themselves)."""
+    script = CGROUP_CPU.format(ids=ids, root=root)
+    said = in_host(host, "sh", "-c", script) if host else images.run("sh", "-c", script)
+    return {c: int(v) * float(unit) for c, v, unit in (line.split() for line in said.splitlines())}
+
+
+@dataclass
+class CpuUse:
+    """The CPU a storm costs: the servers' own, the hosts' engines' (hub host
+    and workers), and the hub host's containers' (hub, proxy, fake GitHub)."""
+
+    hub_host: str
+    workers: list[str]
+
+    def hosts(self) -> float:
+        return sum(
+            cpu_seconds(
+                f"docker inspect -f '{{{{.Id}}}}' {self.hub_host} {' '.join(self.workers)}"
+            ).values()
+        )
+
+    def hub(self) -> float:
+        return sum(cpu_seconds("docker ps -q --no-trunc", self.hub_host).values())
+
+    def __enter__(self):
+        self.before = (self.hosts(), self.hub())
+        return self
+
+    def __exit__(self, *exc):
+        self.after = (self.hosts(), self.hub())
+
+    def used(self, label: str, count: int) -> dict:
+        """Seconds of CPU per start (the storm's `count` starts)."""
+        servers = sorted(
+            seconds
+            for worker in self.workers
+            for seconds in cpu_seconds(
+                f"docker ps -q --no-trunc --filter label={label}", worker
+            ).values()
+        )
+        return {
+            "servers": len(servers),
+            "server_p50": quantile(servers, 0.5),
+            "server_mean": statistics.fmean(servers) if servers else None,
+            "engines": (self.after[0] - self.before[0]) / count,
+            "hub_host": (self.after[1] - self.before[1]) / count,
+        }
+
+
 # --- the baseline: plain `docker run` on the same hosts --------------------------
 
 
@@ -479,9 +546,9 @@ def host_address(host: str) -> str:
     return images.run("docker", "inspect", "--format", template, host).split()[0]
 
 
-def raw_storm(workers: list[str], spec: dict, count: int) -> list[Start]:
+def raw_storm(workers: list[str], spec: dict, count: int, cpu: CpuUse) -> list[Start]:
     """`count` plain `docker run`, spread over the workers as the hub spreads
-    servers, each timed until its JupyterLab answers."""
+    servers, each timed until its JupyterLab answers (and what CPU it cost)."""
     addresses = {w: host_address(w) for w in workers}
     placed = {f"{RAW_PREFIX}{i:03d}": workers[(i - 1) % len(workers)] for i in range(1, count + 1)}
 
@@ -494,11 +561,12 @@ def raw_storm(workers: list[str], spec: dict, count: int) -> list[Start]:
         until_answers(lambda: requests.get(url, timeout=30).status_code == 200, t0 + PATIENCE)
 
     try:
-        starts = storm(list(placed), begin)
+        with cpu:
+            starts = storm(list(placed), begin)
         times = {}
         for worker in workers:
             times.update(container_times(worker, RAW_LABEL))
-        return starts, raw_phases(starts, times)
+        return starts, raw_phases(starts, times), cpu.used(RAW_LABEL, count)
     finally:
         for worker in workers:
             remove_raw(worker)
@@ -641,6 +709,14 @@ def markdown(results: dict) -> str:
                 f"max {figures['cpu_max']}%, memory max {figures['mib_max']} MiB"
             )
     for name, run in storms.items():
+        if run.get("cpu"):
+            cpu = run["cpu"]
+            lines.append(
+                f"- {name}: CPU seconds per start: server {fmt(cpu['server_p50'])} (p50 of "
+                f"{cpu['servers']}; mean {fmt(cpu['server_mean'])}), the hosts' engines "
+                f"{fmt(cpu['engines'])}, the hub host's containers {fmt(cpu['hub_host'])}"
+            )
+    for name, run in storms.items():
         if run.get("servers_mib"):
             memory = run["servers_mib"]
             lines.append(
@@ -763,12 +839,13 @@ def run_lab(count: int, host_os: str, keep: bool, again: bool) -> dict:
 
         def ours(name: str) -> dict:
             say(f"storm {name}: {count} students sign in and start at once...")
-            with Sampler(lab.url, token, hub_host) as sampler:
+            with Sampler(lab.url, token, hub_host) as sampler, cpu:
                 starts = storm(students, partial(sign_in_and_start, lab.url))
             return {
                 **result_of(starts, sampler),
                 "servers_mib": server_memory(workers),
                 "phases": our_phases(starts, hub_host, workers),
+                "cpu": cpu.used(SERVICE_LABEL, count),
             }
 
         # The TA's sign-in started their server: stopped, as every server before a storm.
@@ -780,9 +857,10 @@ def run_lab(count: int, host_os: str, keep: bool, again: bool) -> dict:
         spec = service_spec(hub_host, client.hub_name(PROBE))
         admin.stop([*hub_names, client.hub_name(PROBE), client.hub_name(TA)], STOP_SECONDS)
         say(f"baseline: {count} docker run on {', '.join(workers)}...")
+        cpu = CpuUse(hub_host, workers)
         with Sampler(lab.url, token, hub_host) as sampler:
-            starts, phases = raw_storm(workers, spec, count)
-            storms = {"raw": {**result_of(starts, sampler), "phases": phases}}
+            starts, phases, used = raw_storm(workers, spec, count, cpu)
+            storms = {"raw": {**result_of(starts, sampler), "phases": phases, "cpu": used}}
         storms["cold"] = ours("cold")
         try:
             admin.stop(hub_names, STOP_SECONDS)
