@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import html
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
@@ -44,6 +45,10 @@ SUDO_CAPS = [
 # Ports below 1024 need root again (Docker opens them to everyone), so an NFS
 # server's `secure` check means something.
 SYSCTLS = {"net.ipv4.ip_unprivileged_port_start": "1024"}
+# Docker API calls the hub makes at once, for all users' starts, stops and polls
+# together. DockerSpawner makes one at a time (one thread): with a class
+# signing in at once, each start waited for everyone's calls before its own.
+DOCKER_CALLS = 8
 
 
 class Refused(web.HTTPError):
@@ -123,6 +128,18 @@ class SchoolSpawner(Configurable):
     git_cache_url = Unicode(
         "", config=True, help="The cache as servers reach it (through the proxy)."
     )
+
+    @property
+    def executor(self):
+        """The threads every spawner of this class calls Docker from."""
+        cls = self.__class__
+        if cls._executor is None:
+            cls._executor = ThreadPoolExecutor(DOCKER_CALLS, thread_name_prefix="docker")
+        return cls._executor
+
+    @default("client_kwargs")
+    def _a_connection_per_thread(self):
+        return {"max_pool_size": DOCKER_CALLS}
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

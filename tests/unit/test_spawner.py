@@ -438,3 +438,34 @@ def test_a_team_folder_that_cannot_be_made_stops_the_start_with_the_reason(tmp_p
     (tmp_path / "file").write_text("")
     with pytest.raises(RuntimeError, match=f"could not make {tmp_path}/file/x: mkdir: "):
         asyncio.run(spawner.make_directory(f"{tmp_path}/file/x"))
+
+
+def test_a_class_calls_docker_side_by_side_up_to_the_limit(monkeypatch):
+    """DockerSpawner calls Docker from one thread: each start of a storm
+    waited for every other user's calls. Ours: DOCKER_CALLS at a time."""
+    import threading
+    import time
+
+    from schoolhub import spawner as module
+
+    lock, now, most = threading.Lock(), [0], [0]
+
+    def slow_call(self, method, *args, **kwargs):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.05)
+        with lock:
+            now[0] -= 1
+        return method
+
+    monkeypatch.setattr(SchoolSwarmSpawner, "_docker", slow_call)
+    users = [SimpleNamespace(name=f"s{n}", id=n, admin=False, groups=[]) for n in range(20)]
+    spawners = [SchoolSwarmSpawner(user=user) for user in users]
+
+    async def storm():
+        return await asyncio.gather(*(s.docker("tasks") for s in spawners for _ in range(2)))
+
+    assert asyncio.run(storm()) == ["tasks"] * 40
+    assert most[0] == module.DOCKER_CALLS > 1
+    assert spawners[0].client_kwargs == {"max_pool_size": module.DOCKER_CALLS}
