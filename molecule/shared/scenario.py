@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from schoolhub.lab import client
 from schoolhub.lab.hosts import playbook_command
@@ -93,6 +94,12 @@ def pytest_runtest_makereport(item, call):
 def container(host, name) -> dict:
     """docker inspect of one container on the host."""
     return json.loads(host.check_output(f"docker inspect {name}"))[0]
+
+
+def site_image(host) -> str:
+    """The school's single-user image, as the hub's settings name it."""
+    settings = yaml.safe_load(host.file("/etc/schoolhub/schoolhub.yaml").content_string)
+    return settings["spawner"]["image"]
 
 
 def playbook(name: str, *extra_vars: str, inventories=(), diff=False, verbosity=0):

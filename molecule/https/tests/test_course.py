@@ -19,8 +19,7 @@ from urllib.parse import quote as quote_url
 
 import pytest
 import requests
-import yaml
-from conftest import ARTIFACTS, container, run_playbook
+from conftest import ARTIFACTS, container, run_playbook, site_image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from schoolhub.lab.browser import sign_in_to_jupyterlab
@@ -76,12 +75,6 @@ def running(host, user: str, profile: str = "standard") -> None:
             return
         host.run("sleep 2")
     raise AssertionError(f"{user}'s server did not start")
-
-
-def site_image(host) -> str:
-    """The school's single-user image, as the hub's settings name it."""
-    settings = yaml.safe_load(host.file("/etc/schoolhub/schoolhub.yaml").content_string)
-    return settings["spawner"]["image"]
 
 
 def limits(host, user: str) -> tuple[str, float, int]:
@@ -163,17 +156,15 @@ def test_a_profile_without_its_image_stops_site_yml_before_the_hub_changes(host)
 
 
 def test_a_profile_starts_its_own_image(host):
-    """Any image the hosts have (here: the school's image under a second name)."""
+    """Any image the hosts have (here: the school's image under a second name).
+    Runs next to last (conftest.LAST): the last test's site.yml puts the
+    inventory's profiles back."""
     host.check_output(f"docker tag {site_image(host)} schoolhub-test/r-notebook:1")
     profiles = [{"name": "standard"}, {"name": "r", "image": "schoolhub-test/r-notebook:1"}]
     run_playbook("site.yml", json.dumps({"jupyterhub_profiles": profiles}))
-    try:
-        running(host, "grace", "r")
-        assert limits(host, "grace")[0] == "schoolhub-test/r-notebook:1"
-        stopped(host, "grace")
-    finally:  # the inventory's profiles again, for the tests after this one
-        run_playbook("site.yml")
-    assert not host.file("/etc/schoolhub/schoolhub.yaml").contains("schoolhub-test/r-notebook")
+    running(host, "grace", "r")
+    assert limits(host, "grace")[0] == "schoolhub-test/r-notebook:1"
+    stopped(host, "grace")
 
 
 # --- TAs on students' servers, and sharing ----------------------------------------

@@ -85,7 +85,8 @@ def test_a_restart_keeps_the_certificate(host, ip, acme_root):
 
 
 def test_a_certificate_of_the_sites_own_replaces_acme(tmp_path, ip):
-    """Last: the site's own files (jupyterhub_tls_certificate) are served instead."""
+    """Last (conftest.LAST): the site's own files (jupyterhub_tls_certificate) are served
+    instead; its site.yml also puts back the profiles the test before left."""
     certificate, key = tmp_path / "site.crt", tmp_path / "site.key"
     made = subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",

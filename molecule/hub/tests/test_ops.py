@@ -85,6 +85,23 @@ def test_users_playbook_stops_every_server(running, host):
     assert host.check_output("docker ps --filter name=jupyter- --format '{{.Names}}'") == ""
 
 
+def test_a_larger_quota_reaches_a_home_at_its_next_start(running, host):
+    """The quota is left at 320M: the next test's site.yml (the culler's, or
+    on Debian 12 the killed run's) puts the scenario's 256M back; alan's home
+    stays larger (a home never shrinks)."""
+    size = "docker exec jupyter-alan df -B1 --output=size /home/alan | tail -1"
+    alan = running("alan")
+    host.check_output("docker exec -u 1000 jupyter-alan sh -c 'echo mine > /home/alan/mine.txt'")
+    before = int(host.check_output(size))
+    run_playbook("site.yml", "jupyterhub_home_quota=320M")
+    assert int(host.check_output(size)) == before  # never grown under a running server
+    alan.stop()
+    alan = running("alan")
+    after = int(host.check_output(size))
+    assert after > before + 50 * 2**20 and 0.85 * 320 * 2**20 < after <= 320 * 2**20
+    assert host.check_output("docker exec jupyter-alan cat /home/alan/mine.txt") == "mine"
+
+
 @same_on_every_release
 def test_an_idle_server_is_culled_and_its_home_kept(running, host):
     """With a short idle timeout (the hub restarts, servers are kept), a server
