@@ -79,8 +79,8 @@ def dump_commands():
 def dump_on_failure(request, host, dump_commands):
     """When a test fails, show what the hub and the containers said."""
     yield
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
+    reports = [getattr(request.node, f"rep_{when}", None) for when in ("setup", "call")]
+    if any(report is not None and report.failed for report in reports):
         for command in dump_commands:
             print(f"$ {command}\n{host.run(command).stdout}")
 
@@ -140,6 +140,17 @@ def unchanged(output: str, hosts: set[str]) -> None:
     assert set(counts) == hosts, output[-3000:]
     changes = {h: (c["changed"], c["failed"], c["unreachable"]) for h, c in counts.items()}
     assert changes == dict.fromkeys(hosts, (0, 0, 0)), changed_tasks(output) + output[-3000:]
+
+
+def changes(output: str) -> dict[str, set[str]]:
+    """host -> the names of the tasks (and handlers) that changed something there."""
+    found: dict[str, set[str]] = {}
+    blocks = re.split(r"^(?=TASK \[|RUNNING HANDLER \[)", output, flags=re.MULTILINE)
+    for block in blocks:
+        name = re.match(r"(?:TASK|RUNNING HANDLER) \[(.*?)\]", block)
+        for host in re.findall(r"^changed: \[([^\]\s]+)", block, re.MULTILINE):
+            found.setdefault(host, set()).add(name.group(1) if name else "?")
+    return found
 
 
 def changed_tasks(output: str) -> str:

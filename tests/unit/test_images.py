@@ -68,3 +68,26 @@ def test_both_debian_releases_are_known():
     assert images.HOST_OSES["debian12"].suite == "bookworm"
     assert images.HOST_OSES["debian13"].suite == "trixie"
     assert "docker-cli" in images.HOST_OSES["debian13"].packages
+
+
+def test_the_base_is_slim_as_debians_own_slim_images(tmp_path):
+    kept = ["usr/share/doc/bash/copyright", "usr/share/perl5/Debconf.pm", "var/lib/apt/lists/"]
+    gone = [
+        "usr/share/doc/bash/README.gz",
+        "usr/share/man/man1/bash.1.gz",
+        "usr/share/locale/de/LC_MESSAGES/bash.mo",
+        "var/lib/apt/lists/deb.debian.org_dists_trixie_InRelease",
+        "var/cache/apt/pkgcache.bin",
+        "var/cache/apt/archives/bash_5.2_amd64.deb",
+    ]
+    (tmp_path / "etc/dpkg/dpkg.cfg.d").mkdir(parents=True)
+    for path in kept + gone:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        if not path.endswith("/"):
+            (tmp_path / path).write_text("x")
+    images.slim(tmp_path)
+    assert [p for p in kept if not (tmp_path / p).exists()] == []
+    assert [p for p in gone if (tmp_path / p).exists()] == []
+    # ...and dpkg leaves them out of every package installed later.
+    rules = (tmp_path / "etc/dpkg/dpkg.cfg.d/slim").read_text()
+    assert "path-exclude /usr/share/locale/*" in rules

@@ -12,7 +12,16 @@ import subprocess
 import time
 
 import requests
-from conftest import EPHEMERAL, W1, W2, node_of, run_playbook, same_on_every_release
+from conftest import (
+    EPHEMERAL,
+    W1,
+    W2,
+    changed_tasks,
+    changes,
+    node_of,
+    run_playbook,
+    same_on_every_release,
+)
 
 from schoolhub.lab import client
 
@@ -180,13 +189,22 @@ def test_a_stopped_worker_spares_the_others_and_its_users_are_told_why(running, 
     assert spared.server_status().status_code == 200
 
 
-@same_on_every_release
+# What a new worker changes on the hosts already there (the scenario's
+# idempotence check: nothing else may change; there is no separate run).
+A_NEW_WORKER_CHANGES: dict[str, set[str]] = {}
+
+
 def test_rerunning_site_yml_adds_a_worker_without_touching_anything_running(running, host):
     before = tasks(host)
     hub_started = host.check_output("docker inspect -f '{{.State.StartedAt}}' jupyterhub")
     # With -vvv (every task's arguments and results): the join token it uses is never shown.
     joined = run_playbook("site.yml", inventories=with_third_worker(), verbosity=3)
     assert "TASK [swarm : Join the workers to the Swarm]" in joined.stdout
+    changed = changes(joined.stdout)
+    print("changed:", {h: sorted(t) for h, t in changed.items()})
+    assert W3 in changed
+    del changed[W3]
+    assert changed == A_NEW_WORKER_CHANGES, changed_tasks(joined.stdout)[-6000:]
     tokens = [
         host.check_output(f"docker swarm join-token -q {role}") for role in ("worker", "manager")
     ]
