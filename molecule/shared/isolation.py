@@ -30,6 +30,7 @@ STAND_INS = (METADATA, PUBLIC, DATA)
 WEB = "schoolhub-test-web"
 PIDS_LIMIT = 200  # jupyterhub_pids_limit in inventory/test-hosts.yml
 HOMES_DIR = "/var/lib/schoolhub/homes"  # jupyterhub_homes_dir (the role's default)
+TMP_MIB = 64  # jupyterhub_tmp_size in inventory/test-hosts.yml
 
 
 @pytest.fixture(scope="module")
@@ -187,10 +188,34 @@ def test_a_student_who_fills_their_home_stops_at_the_quota_alone(running, server
     code, output = typed(ada, f"dd if=/dev/zero of=~/filler bs=1M count={mib + 32}")
     assert code != 0 and "No space left on device" in output, output
     assert held() == reserved
-    # Her neighbour (on this host, or another) writes on; her server still answers.
+    # Her neighbour (on this host, or another) starts and writes; her server still answers.
+    grace.stop()
+    grace = running("grace")
     assert typed(grace, "echo fine > ~/after-the-flood && cat ~/after-the-flood") == (0, "fine\n")
     assert ada.server_status().status_code == 200
     listed = run_playbook("users.yml").stdout
     assert re.search(r'"ada: \d+M of \d+M \((9\d|100)%\) NEAR THE LIMIT"', listed), listed
     assert re.search(r'"grace: \d+M of \d+M \(\d%\)"', listed), listed
     assert typed(ada, "rm ~/filler && echo room > ~/again && cat ~/again") == (0, "room\n")
+
+
+def test_nothing_a_student_writes_outside_her_home_reaches_the_hosts_disk(running, server_of):
+    """The container's own filesystem is the host's disk (Docker's writable
+    layer, no quota): she may write nowhere on it; /tmp and /var/tmp are memory
+    filesystems of jupyterhub_tmp_size (inventory/test-hosts.yml), full at that,
+    where programs still run (builds do)."""
+    ada = running("ada")
+    server_host, container = server_of("ada")
+    arm(server_host, container)
+    _, output = typed(ada, "python3 /tmp/attack/writable.py")
+    assert re.search(r"^writable: \d{4,} paths looked at$", output, re.M), output
+    assert re.findall(r"^writable (/\S*)$", output, re.M) == [], output
+    _, output = typed(ada, "df --output=fstype,size -B1M /tmp /var/tmp | tail -2")
+    assert output.split() == ["tmpfs", str(TMP_MIB)] * 2, output
+    assert typed(ada, "cp /bin/echo /var/tmp/echo && /var/tmp/echo runs") == (0, "runs\n")
+    layer = f"docker inspect --size -f '{{{{.SizeRw}}}}' {container}"
+    before = int(server_host.check_output(layer))
+    code, output = typed(ada, f"dd if=/dev/zero of=/tmp/filler bs=1M count={TMP_MIB + 16}")
+    assert code != 0 and "No space left on device" in output, output
+    assert int(server_host.check_output(layer)) - before < 2**20
+    assert typed(ada, "rm /tmp/filler && echo freed") == (0, "freed\n")

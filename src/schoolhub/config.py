@@ -114,6 +114,9 @@ DEFAULTS: dict[str, Any] = {
         "admin_sudo": False,
         # Most processes and threads in one server (stops a fork bomb there).
         "pids_limit": 1024,
+        # /tmp and /var/tmp of every server: memory filesystems of this size
+        # (within its memory limit), never the host's disk.
+        "tmp_size": "512M",
         # Sized for a first pull of a multi-GB image on a busy host.
         "start_timeout": 600,
         "http_timeout": 180,
@@ -347,6 +350,12 @@ def validate(cfg: dict) -> None:
     for key in ("mem_limit", "admin_mem_limit"):
         if spawner[key] and not SIZE_RE.match(str(spawner[key])):
             raise ConfigError(f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M")
+    if not SIZE_RE.match(str(spawner["tmp_size"])) or size_bytes(spawner["tmp_size"]) < 2**20:
+        raise ConfigError(
+            f"spawner.tmp_size: {spawner['tmp_size']!r} is not a size of 1M or more like 512M "
+            "(/tmp is always a memory filesystem of its own: files there never reach the host's "
+            "disk)"
+        )
     if "{username}" not in spawner["home_volume"]:
         raise ConfigError("spawner.home_volume: must contain {username} (one volume per user)")
     for key in ("start_timeout", "http_timeout", "pids_limit", "cpu_limit"):
@@ -469,7 +478,7 @@ HUB_AS_IS = (
     "log_level",
     "last_activity_interval",
 )
-SPAWNER_AS_IS = ("admin_mem_limit", "admin_cpu_limit", "admin_sudo", "pids_limit")
+SPAWNER_AS_IS = ("admin_mem_limit", "admin_cpu_limit", "admin_sudo", "pids_limit", "tmp_size")
 
 
 def apply_hub(c, cfg: dict) -> None:

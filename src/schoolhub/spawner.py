@@ -24,7 +24,7 @@ from tornado import web
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
-from schoolhub.config import is_ta
+from schoolhub.config import is_ta, size_bytes
 from schoolhub.gitcache import server_git_config
 
 # What start.sh needs as root before it becomes the user (chown the home, add
@@ -45,6 +45,10 @@ SUDO_CAPS = [
 # Ports below 1024 need root again (Docker opens them to everyone), so an NFS
 # server's `secure` check means something.
 SYSCTLS = {"net.ipv4.ip_unprivileged_port_start": "1024"}
+# A server's directories that every user may write outside the home: memory
+# filesystems of their own (SchoolSpawner.tmp_size each, counted in the
+# server's memory), so nothing a student writes reaches the host's disk.
+TMP_DIRS = ("/tmp", "/var/tmp")  # noqa: S108 (paths in the container, made here)
 # Docker API calls the hub makes at once, for all users' starts, stops and polls
 # together. DockerSpawner makes one at a time (one thread): with a class
 # signing in at once, each start waited for everyone's calls before its own.
@@ -97,6 +101,11 @@ class SchoolSpawner(Configurable):
         1024,
         config=True,
         help="Most processes and threads in one server (a fork bomb stops there).",
+    )
+    tmp_size = Unicode(
+        "512M",
+        config=True,
+        help="Size of each of TMP_DIRS (memory filesystems, within the memory limit).",
     )
     ta_groups = List(
         Unicode(),
@@ -291,10 +300,13 @@ class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
 
     async def start(self):
         sudo = self.sudo()
+        size = size_bytes(self.tmp_size)
         self.extra_host_config = {
             **self.extra_host_config,
             **self.hardening(sudo),
             "pids_limit": self.pids_limit,
+            # (Docker's own tmpfs options would add noexec: builds run from /tmp.)
+            "tmpfs": {d: f"rw,exec,nosuid,nodev,size={size},mode=1777" for d in TMP_DIRS},
             # Also for `docker exec` and for images whose start.sh is not ours
             # (Swarm services cannot set it before Docker 27: start.sh does).
             "security_opt": [] if sudo else ["no-new-privileges"],
@@ -460,7 +472,11 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
         labels = {USER_LABEL: self.user.name}
         driver = self.mount_driver_config
         binds = self.volume_binds.items()
-        return [mount(source, target, labels, driver) for source, target in binds]
+        size = size_bytes(self.tmp_size)
+        return [mount(source, target, labels, driver) for source, target in binds] + [
+            Mount(target=d, source=None, type="tmpfs", tmpfs_size=size, tmpfs_mode=0o1777)
+            for d in TMP_DIRS
+        ]
 
     async def nodes(self) -> list[dict]:
         found = await self.docker("nodes", filters={"role": self.server_nodes_role})

@@ -436,6 +436,18 @@ def test_a_bad_home_quota_is_named(make, spawner, named):
     assert named in error_of(make, {"spawner": {**driver, **spawner}})
 
 
+def test_the_servers_tmp_size_reaches_the_spawner(make):
+    assert make({"spawner": {"tmp_size": "1G"}}).SchoolSpawner.tmp_size == "1G"
+    assert make().SchoolSpawner.tmp_size == "512M"
+
+
+@pytest.mark.parametrize("size", ["", "0", "lots", "512 MB"])
+def test_a_tmp_that_is_not_a_size_is_named(make, size):
+    """0 would be a tmpfs without a limit; none would be the host's disk."""
+    named = f"spawner.tmp_size: {size!r} is not a size of 1M or more like 512M"
+    assert named in error_of(make, {"spawner": {"tmp_size": size}})
+
+
 @pytest.mark.parametrize("size, expected", [("64M", 64 << 20), ("1.5G", 3 << 29), ("2048", 2048)])
 def test_sizes_are_binary(size, expected):
     assert config.size_bytes(size) == expected

@@ -469,3 +469,22 @@ def test_a_class_calls_docker_side_by_side_up_to_the_limit(monkeypatch):
     assert asyncio.run(storm()) == ["tasks"] * 40
     assert most[0] == module.DOCKER_CALLS > 1
     assert spawners[0].client_kwargs == {"max_pool_size": module.DOCKER_CALLS}
+
+
+# --- Nothing a student writes outside the home reaches the host's disk ----------
+
+
+def test_a_servers_tmp_dirs_are_memory_filesystems_of_the_sites_size(monkeypatch):
+    spawner = profiled(profiles=[])
+    spawner.tmp_size = "64M"
+    started(monkeypatch, spawner)
+    options = "rw,exec,nosuid,nodev,size=67108864,mode=1777"
+    assert spawner.extra_host_config["tmpfs"] == {"/tmp": options, "/var/tmp": options}
+
+
+def test_a_services_tmp_dirs_are_memory_filesystems_of_the_sites_size():
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=[])
+    spawner = SchoolSwarmSpawner(user=ada, tmp_size="64M")
+    found = {m["Target"]: m for m in spawner.mounts if m["Type"] == "tmpfs"}
+    assert set(found) == {"/tmp", "/var/tmp"}
+    assert found["/tmp"]["TmpfsOptions"] == {"SizeBytes": 64 << 20, "Mode": 0o1777}

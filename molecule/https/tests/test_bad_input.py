@@ -32,6 +32,8 @@ BAD = [
      "argument 'jupyterhub_cull_every' is of type str and we were unable to convert to int"),
     ("zero pids", {"jupyterhub_pids_limit": 0},
      "jupyterhub_pids_limit (spawner.pids_limit: must be positive, got 0)"),
+    ("unlimited tmp", "jupyterhub_tmp_size=0",
+     "jupyterhub_tmp_size (spawner.tmp_size: '0' is not a size of 1M or more like 512M"),
     ("zero script timeout", {"jupyterhub_script_timeout": 0},
      "jupyterhub_script_timeout (shares.script_timeout: must be positive, got 0)"),
     ("negative spawn limit", {"jupyterhub_concurrent_spawn_limit": -1},
