@@ -143,13 +143,15 @@ def unchanged(output: str, hosts: set[str]) -> None:
 
 
 def changes(output: str) -> dict[str, set[str]]:
-    """host -> the names of the tasks (and handlers) that changed something there."""
+    """host -> the names of the tasks (and handlers) that changed something
+    there (a delegated task's change is its delegate's: `[hub -> w3]` is w3's)."""
     found: dict[str, set[str]] = {}
     blocks = re.split(r"^(?=TASK \[|RUNNING HANDLER \[)", output, flags=re.MULTILINE)
     for block in blocks:
         name = re.match(r"(?:TASK|RUNNING HANDLER) \[(.*?)\]", block)
-        for host in re.findall(r"^changed: \[([^\]\s]+)", block, re.MULTILINE):
-            found.setdefault(host, set()).add(name.group(1) if name else "?")
+        pattern = r"^changed: \[([^\]\s]+)(?: -> ([^\]\s]+))?\]"
+        for host, delegate in re.findall(pattern, block, re.MULTILINE):
+            found.setdefault(delegate or host, set()).add(name.group(1) if name else "?")
     return found
 
 

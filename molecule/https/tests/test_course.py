@@ -430,7 +430,7 @@ def test_a_class_pulling_the_course_at_once_costs_its_host_a_fetch_a_minute(
         student = ("grace", "ada")[n % 2]
         return in_server(host, student, f"gitpuller {COURSE} main course-{n}")
 
-    with ThreadPoolExecutor(4) as pool:
+    with ThreadPoolExecutor(20) as pool:  # the whole class at once
         pulls = list(pool.map(pull, range(20)))
     elapsed = time.monotonic() - started
     assert [p.rc for p in pulls] == [0] * 20, [p.stderr for p in pulls if p.rc]
@@ -485,17 +485,20 @@ def test_a_private_repository_comes_through_the_cache_and_its_token_stays_there(
     stopped(host, "grace")
 
 
-def test_a_students_click_on_the_link_opens_the_course_in_jupyterlab(ip, host):
+def test_a_students_click_on_the_link_opens_the_courses_notebook_in_jupyterlab(ip, host):
+    notebook = "course-by-link/week1/intro.ipynb"
     link = (
         f"https://{NAME}/hub/user-redirect/git-pull?repo={quote_url(COURSE, safe='')}"
-        "&branch=main&urlpath=lab/tree/course-by-link/README.md&targetpath=course-by-link"
+        f"&branch=main&urlpath=lab/tree/{notebook}&targetpath=course-by-link"
     )
 
     def click(page):
         page.goto(link, timeout=120_000)
-        page.wait_for_url(re.compile("/user/katherine/lab/tree/course-by-link/README.md"),
-                          timeout=180_000)  # fmt: skip
-        page.get_by_role("tab", name="README.md").first.wait_for(timeout=120_000)
+        page.wait_for_url(re.compile(f"/user/katherine/lab/tree/{notebook}"), timeout=180_000)
+        # The notebook itself, open: its first cell rendered.
+        page.locator(".jp-Notebook h1", has_text="Week 1: hello, notebooks").wait_for(
+            timeout=120_000
+        )
         return True
 
     landing = sign_in_to_jupyterlab(
@@ -543,7 +546,9 @@ def test_the_export_has_every_home_in_an_archive_that_matches_it(students_server
         ["sha256sum", "-c", "SHA256SUMS"], cwd=export, capture_output=True, text=True, timeout=60
     )
     assert checked.returncode == 0 and checked.stdout.count(": OK") == len(homes), checked
-    assert archive_sums(export / "grace.tar.gz") == home_sums(host, volume)
+    for home in homes:  # each archive holds its home's files, no more, no fewer
+        user = home.removeprefix("schoolhub-home-")
+        assert archive_sums(export / f"{user}.tar.gz") == home_sums(host, home), user
     assert "final-project.txt" in archive_sums(export / "grace.tar.gz")
 
 

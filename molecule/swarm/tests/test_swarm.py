@@ -190,8 +190,19 @@ def test_a_stopped_worker_spares_the_others_and_its_users_are_told_why(running, 
 
 
 # What a new worker changes on the hosts already there (the scenario's
-# idempotence check: nothing else may change; there is no separate run).
-A_NEW_WORKER_CHANGES: dict[str, set[str]] = {}
+# idempotence check: nothing else may change; there is no separate run):
+# every host's firewall knows every host's address, and the NFS server
+# exports the shares to it.
+FIREWALL = {
+    "jupyterhub : Write the firewall rules",
+    "jupyterhub : Apply them now, at every boot and whenever Docker restarts",
+}
+A_NEW_WORKER_CHANGES = {
+    "schoolhub-swarm-hub": FIREWALL
+    | {"nfs_server : Write the Ganesha configuration", "nfs_server : Restart NFS-Ganesha"},
+    W1: FIREWALL,
+    W2: FIREWALL,
+}
 
 
 def test_rerunning_site_yml_adds_a_worker_without_touching_anything_running(running, host):
