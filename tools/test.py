@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv/bin"
 REPORTS = ROOT / "build/reports"
 LOGS = REPORTS / "logs"
-# Sized for 2 cores and 24 GiB: three chains keep both cores busy (each run
-# prints how busy the machine was); a fourth only slowed every chain down
-# until a browser test's bounded wait for JupyterLab ran out.
-JOBS = 3
+# Sized for 2 cores and 24 GiB: the chains wait much of the time (servers
+# starting, hosts booting, bounded waits), so four at a time keep both cores
+# busy (each run prints how busy the machine was).
+JOBS = 4
 MINUTE = 60
 
 # The lab `make lab-test` makes beside the developer's own (`make lab`).
@@ -81,6 +81,8 @@ class Chain:
     steps: list[Step]
     env: dict[str, str] = field(default_factory=dict)
     after: list[str] = field(default_factory=list)  # "chain:step"s that must pass first
+    gate: str = ""  # the step that waits for them and a place (none: the first step)
+    needs: list[str] = field(default_factory=list)  # ...and these, before the first step
     light: bool = False  # runs at once, outside the JOBS limit
 
 
@@ -162,8 +164,9 @@ def chains() -> list[Chain]:
             "HOST_OS": host_os,
             "MOLECULE_EPHEMERAL_DIRECTORY": str(ROOT / "build/molecule" / name),
         }
-        after = [f"images-{host_os}:host", IMAGES_ARCHIVE, *after]
-        found.append(Chain(name, molecule_steps(scenario), env, after))
+        # Its hosts are made (from the host image) and boot while the images are built.
+        needs = [f"images-{host_os}:host", IMAGES_ARCHIVE]
+        found.append(Chain(name, molecule_steps(scenario), env, after, "converge", needs))
     lab = [python, "-m", "schoolhub.lab.hosts"]
     steps = [
         Step("up", [*lab, "up"], 30 * MINUTE),
@@ -177,7 +180,7 @@ def chains() -> list[Chain]:
     env = {**LAB_TEST_ENV, "HOST_OS": "debian13"}
     # The longest chains take the first places: at the end of the run, when
     # fewer chains than places are left, the last to start is the shortest.
-    lab_test = Chain("lab-test", steps, env, [IMAGES_ARCHIVE, "hub-debian13:converge"])
+    lab_test = Chain("lab-test", steps, env, ["hub-debian13:converge"], "up", [IMAGES_ARCHIVE])
     found.insert([c.name for c in found].index("https-debian13") + 1, lab_test)
     return found
 
@@ -295,40 +298,44 @@ class Runner:
         """The steps this chain comes after are over (passed or not)."""
         return all(self.steps[n].done.is_set() for n in chain.after if n in self.running)
 
-    def not_passed(self, chain: Chain) -> str:
-        """Which step this chain comes after did not pass ("" if all did)."""
-        for name in chain.after:
+    def wait_for(self, names: list[str]) -> None:
+        for name in names:
+            if name in self.running:
+                self.steps[name].done.wait()
+
+    def not_passed(self, names: list[str]) -> str:
+        """Which of these steps did not pass: "not run: ..." ("" if all did)."""
+        for name in names:
             if name in self.running and self.steps[name].status != "passed":
                 return f"not run: {name} did not pass"
         return ""
 
     def run_chain(self, rank: int, chain: Chain) -> None:
+        """The steps before the chain's gate at once (making and booting its
+        hosts is light); from the gate on, in a place and once what the chain
+        comes after is over."""
+        gate = next((i for i, s in enumerate(chain.steps) if s.name == chain.gate), 0)
         try:
-            if chain.light:
-                for name in chain.after:
-                    if name in self.running:
-                        self.steps[name].done.wait()
-                place = contextlib.nullcontext()
-            else:
-                place = self.places.take(rank, lambda: self.ready(chain))
-            with place:
-                failed = self.not_passed(chain)
-                if failed:
-                    for step in chain.steps:
-                        step.status = failed
-                    return
-                with (LOGS / f"{chain.name}.log").open("w") as output:
-                    for step in chain.steps:
-                        if self.stop.is_set() and not failed:
-                            failed = "interrupted"
-                        if failed and not step.always:
-                            step.status = f"not run: {failed}"
+            with contextlib.ExitStack() as place, (LOGS / f"{chain.name}.log").open("w") as output:
+                self.wait_for(chain.needs)
+                failed = self.not_passed(chain.needs)
+                for index, step in enumerate(chain.steps):
+                    if index == gate and not failed:
+                        if chain.light:
+                            self.wait_for(chain.after)
                         else:
-                            self.run_step(chain, step, output)
-                            if step.status != "passed" and not failed:
-                                failed = f"{chain.name}:{step.name} failed"
-                        step.done.set()
-                        self.places.poke()
+                            place.enter_context(self.places.take(rank, lambda: self.ready(chain)))
+                        failed = self.not_passed(chain.after)
+                    if self.stop.is_set() and not failed:
+                        failed = "not run: interrupted"
+                    if failed and not step.always:
+                        step.status = failed
+                    else:
+                        self.run_step(chain, step, output)
+                        if step.status != "passed" and not failed:
+                            failed = f"not run: {chain.name}:{step.name} failed"
+                    step.done.set()
+                    self.places.poke()
         finally:  # whatever happened, nobody waits for this chain forever
             for step in chain.steps:
                 step.done.set()

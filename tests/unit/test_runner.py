@@ -71,6 +71,25 @@ def test_a_chain_after_a_failed_step_never_runs_and_counts_as_failed(run):
     assert second.steps[0].status == "not run: hub:s0 did not pass"
 
 
+def test_the_steps_before_a_chains_gate_run_while_what_it_waits_for_runs(run, tmp_path):
+    """Test hosts are made and boot while the images they need are built."""
+    built = tmp_path / "built"
+    build = f"import pathlib, time; time.sleep(2); pathlib.Path({str(built)!r}).touch()"
+    before = f"import pathlib, sys; sys.exit(pathlib.Path({str(built)!r}).exists())"
+    images = chain("hub", [sys.executable, "-c", build])
+    hosts = chain("swarm", [sys.executable, "-c", before], ["test", "-e", str(built)])
+    hosts.after, hosts.gate = ["hub:s0"], "s1"
+    assert run(images, hosts) == (3, 0, 0)
+
+
+def test_what_a_chain_needs_first_failed_then_only_its_clean_up_runs(run):
+    images = chain("images", ["false"])
+    hosts = chain("swarm", ["true"], ["true"], always_last=True)
+    hosts.needs = ["images:s0"]
+    assert run(images, hosts) == (1, 2, 0)
+    assert hosts.steps[0].status == "not run: images:s0 did not pass"
+
+
 def test_a_step_past_its_time_is_stopped_and_failed(run):
     slow = chain("slow", [sys.executable, "-c", "import time; time.sleep(30)"])
     slow.steps[0].timeout = 1
@@ -81,7 +100,8 @@ def test_a_step_past_its_time_is_stopped_and_failed(run):
 def test_every_chain_of_make_test_has_a_known_order():
     chains = {c.name: c for c in runner.chains()}
     for c in chains.values():
-        for name in c.after:
+        assert not c.gate or c.gate in [s.name for s in c.steps], c.name
+        for name in c.after + c.needs:
             other, step = name.split(":")
             assert step in [s.name for s in chains[other].steps], name
     assert {"hub-debian12", "swarm-debian12", "lab-test"} <= set(chains)
