@@ -100,6 +100,13 @@ def test_sequence(scenario: str) -> list[str]:
 
 # The step that saves the base of the images built in the hosts (every release's).
 IMAGES_ARCHIVE = f"images-{IMAGES_OS}:archive"
+# The hub scenario on Debian 13 builds every image from scratch
+# (jupyterhub_image_cache_mode: save); the others, on either release, load
+# them from the cache it fills (their base is Debian 13's: IMAGES_SUITE).
+IMAGES_BUILT = f"hub-{IMAGES_OS}:converge"
+# ...and make their hosts once its own are up (making hosts all at once
+# delays the one the others wait for).
+BUILDER_UP = f"hub-{IMAGES_OS}:syntax"
 STEP_MINUTES = {
     "create": 15,
     "prepare": 10,
@@ -147,18 +154,15 @@ def chains() -> list[Chain]:
         wanted = ("host", "archive") if host_os == IMAGES_OS else ("host",)
         steps = [Step(what, [*images, what, "--os", host_os], 20 * MINUTE) for what in wanted]
         found.append(Chain(f"images-{host_os}", steps, light=True))
-    # The hub scenario on Debian 13 builds every image from scratch
-    # (jupyterhub_image_cache_mode: save); the others, on either release, load
-    # them from the cache it fills (their base is Debian 13's: IMAGES_SUITE).
     order = [
-        ("hub", "debian13", []),
-        ("hub", "debian12", ["hub-debian13:converge"]),
-        ("swarm", "debian13", ["hub-debian13:converge"]),
+        ("hub", IMAGES_OS),
+        ("hub", "debian12"),
+        ("swarm", "debian13"),
         # HTTPS does not depend on the host's release (the TLS front is a container).
-        ("https", "debian13", ["hub-debian13:converge"]),
-        ("swarm", "debian12", ["hub-debian13:converge"]),
+        ("https", "debian13"),
+        ("swarm", "debian12"),
     ]
-    for scenario, host_os, after in order:
+    for scenario, host_os in order:
         name = f"{scenario}-{host_os}"
         env = {
             "HOST_OS": host_os,
@@ -166,6 +170,8 @@ def chains() -> list[Chain]:
         }
         # Its hosts are made (from the host image) and boot while the images are built.
         needs = [f"images-{host_os}:host", IMAGES_ARCHIVE]
+        after = [IMAGES_BUILT] if name != IMAGES_BUILT.split(":")[0] else []
+        needs += [BUILDER_UP] if after else []
         found.append(Chain(name, molecule_steps(scenario), env, after, "converge", needs))
     lab = [python, "-m", "schoolhub.lab.hosts"]
     steps = [
@@ -180,7 +186,7 @@ def chains() -> list[Chain]:
     env = {**LAB_TEST_ENV, "HOST_OS": "debian13"}
     # The longest chains take the first places: at the end of the run, when
     # fewer chains than places are left, the last to start is the shortest.
-    lab_test = Chain("lab-test", steps, env, ["hub-debian13:converge"], "up", [IMAGES_ARCHIVE])
+    lab_test = Chain("lab-test", steps, env, [IMAGES_BUILT], "up", [IMAGES_ARCHIVE])
     found.insert([c.name for c in found].index("https-debian13") + 1, lab_test)
     return found
 
@@ -241,8 +247,12 @@ class Machine:
         )
 
 
+PRINTING = threading.Lock()  # (one line at a time from every chain's thread)
+
+
 def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+    with PRINTING:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 def minutes(seconds: float) -> str:
