@@ -48,6 +48,8 @@ SYSCTLS = {"net.ipv4.ip_unprivileged_port_start": "1024"}
 # A server's directories that every user may write outside the home: memory
 # filesystems of their own (SchoolSpawner.tmp_size each, counted in the
 # server's memory), so nothing a student writes reaches the host's disk.
+# Programs there do not run (noexec, as Docker mounts Swarm services' tmpfs and
+# as hardened hosts mount /tmp): students run theirs from their home.
 TMP_DIRS = ("/tmp", "/var/tmp")  # noqa: S108 (paths in the container, made here)
 # Docker API calls the hub makes at once, for all users' starts, stops and polls
 # together. DockerSpawner makes one at a time (one thread): with a class
@@ -305,8 +307,7 @@ class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
             **self.extra_host_config,
             **self.hardening(sudo),
             "pids_limit": self.pids_limit,
-            # (Docker's own tmpfs options would add noexec: builds run from /tmp.)
-            "tmpfs": {d: f"rw,exec,nosuid,nodev,size={size},mode=1777" for d in TMP_DIRS},
+            "tmpfs": {d: f"rw,noexec,nosuid,nodev,size={size},mode=1777" for d in TMP_DIRS},
             # Also for `docker exec` and for images whose start.sh is not ours
             # (Swarm services cannot set it before Docker 27: start.sh does).
             "security_opt": [] if sudo else ["no-new-privileges"],

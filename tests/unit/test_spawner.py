@@ -478,7 +478,7 @@ def test_a_servers_tmp_dirs_are_memory_filesystems_of_the_sites_size(monkeypatch
     spawner = profiled(profiles=[])
     spawner.tmp_size = "64M"
     started(monkeypatch, spawner)
-    options = "rw,exec,nosuid,nodev,size=67108864,mode=1777"
+    options = "rw,noexec,nosuid,nodev,size=67108864,mode=1777"
     assert spawner.extra_host_config["tmpfs"] == {"/tmp": options, "/var/tmp": options}
 
 
