@@ -149,7 +149,8 @@ def changes(output: str) -> dict[str, set[str]]:
     blocks = re.split(r"^(?=TASK \[|RUNNING HANDLER \[)", output, flags=re.MULTILINE)
     for block in blocks:
         name = re.match(r"(?:TASK|RUNNING HANDLER) \[(.*?)\]", block)
-        pattern = r"^changed: \[([^\]\s]+)(?: -> ([^\]\s]+))?\]"
+        # ([hub -> w3(address)] with -vvv)
+        pattern = r"^changed: \[([^\]\s]+)(?: -> ([^\]\s(]+)(?:\([^)]*\))?)?\]"
         for host, delegate in re.findall(pattern, block, re.MULTILINE):
             found.setdefault(delegate or host, set()).add(name.group(1) if name else "?")
     return found
