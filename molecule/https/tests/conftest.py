@@ -9,7 +9,10 @@ from scenario import *  # noqa: E402, F403 (fixtures and helpers of every scenar
 # Last, in this order: a test that leaves other profiles in place, then the one
 # whose site.yml (the site's own certificate) sets the inventory's again. Each
 # spares a site.yml run that would only undo a change.
-LAST = ("test_a_profile_starts_its_own_image", "test_a_certificate_of_the_sites_own_replaces_acme")
+LAST = (
+    "test_a_profile_starts_its_own_image_and_the_run_changes_nothing_else",
+    "test_a_certificate_of_the_sites_own_replaces_acme",
+)
 
 
 def pytest_collection_modifyitems(items):
