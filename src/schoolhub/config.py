@@ -287,125 +287,151 @@ def parse_expiry(text: str) -> datetime | None:
 
 
 def validate(cfg: dict) -> None:
-    auth, spawner = cfg["auth"], cfg["spawner"]
-    public_url = cfg["hub"]["public_url"]
-    if public_url and not PUBLIC_URL_RE.match(public_url):
-        raise ConfigError(f"hub.public_url: {public_url!r} is not like https://hub.school.example")
-    if auth["kind"] not in ("github", "native"):
-        raise ConfigError(f"auth.kind: must be github or native, got {auth['kind']!r}")
-    if auth["kind"] == "github":
-        gh = auth["github"]
-        for key in ("org", "client_id", "callback_url"):
-            if not gh[key]:
-                raise ConfigError(f"auth.github.{key}: required when auth.kind is github")
-        if not ORG_RE.match(gh["org"]):
-            raise ConfigError(f"auth.github.org: {gh['org']!r} is not a GitHub organisation name")
-        if not gh["user_teams"] and not gh["admin_teams"]:
-            raise ConfigError("auth.github: name at least one of user_teams or admin_teams")
-        for key in ("user_teams", "admin_teams"):
-            for team in gh[key]:
-                if not isinstance(team, str) or not TEAM_RE.match(team):
-                    raise ConfigError(f"auth.github.{key}: {team!r} is not a team name")
-    if cfg["hub"]["ta_role"] not in TA_ROLES:
-        raise ConfigError(
-            f"hub.ta_role: must be one of {', '.join(TA_ROLES)}, got {cfg['hub']['ta_role']!r}"
-        )
-    if cfg["hub"]["ta_role"] != "full-admin" and auth["kind"] != "github":
-        raise ConfigError(
+    """Every mistake in the merged settings at once, one a line, each led by
+    its key (an admin fixes them all before the next run, not one a run)."""
+    errors = [message for check in CHECKS for message in check(cfg)]
+    if errors:
+        raise ConfigError("\n".join(errors))
+
+
+def _hub(cfg: dict):
+    hub = cfg["hub"]
+    if hub["public_url"] and not PUBLIC_URL_RE.match(hub["public_url"]):
+        yield f"hub.public_url: {hub['public_url']!r} is not like https://hub.school.example"
+    if hub["ta_role"] not in TA_ROLES:
+        yield f"hub.ta_role: must be one of {', '.join(TA_ROLES)}, got {hub['ta_role']!r}"
+    elif hub["ta_role"] != "full-admin" and cfg["auth"]["kind"] == "native":
+        yield (
             "hub.ta_role: only full-admin with native sign-in (its TAs are the admins who"
             " approve sign-ups); server-admin narrows the GitHub TA teams"
         )
+    if hub["concurrent_spawn_limit"] < 0:
+        yield "hub.concurrent_spawn_limit: must be 0 (no limit) or more"
+
+
+def _auth(cfg: dict):
+    auth = cfg["auth"]
     if auth["kind"] == "native" and not auth["native"]["admin_users"]:
-        raise ConfigError("auth.native.admin_users: name the first admin, who signs up first")
+        yield "auth.native.admin_users: name the first admin, who signs up first"
+    if auth["kind"] not in ("github", "native"):
+        yield f"auth.kind: must be github or native, got {auth['kind']!r}"
+    if auth["kind"] != "github":
+        return
+    gh = auth["github"]
+    for key in ("org", "client_id", "callback_url"):
+        if not gh[key]:
+            yield f"auth.github.{key}: required when auth.kind is github"
+    if gh["org"] and not ORG_RE.match(gh["org"]):
+        yield f"auth.github.org: {gh['org']!r} is not a GitHub organisation name"
+    if not gh["user_teams"] and not gh["admin_teams"]:
+        yield "auth.github: name at least one of user_teams or admin_teams"
+    for key in ("user_teams", "admin_teams"):
+        for team in gh[key]:
+            if not isinstance(team, str) or not TEAM_RE.match(team):
+                yield f"auth.github.{key}: {team!r} is not a team name"
+
+
+def _spawner(cfg: dict):
+    spawner = cfg["spawner"]
     if spawner["kind"] not in ("docker", "swarm"):
-        raise ConfigError(f"spawner.kind: must be docker or swarm, got {spawner['kind']!r}")
-    if spawner["homes_share"]:
-        if spawner["kind"] != "swarm":
-            raise ConfigError("spawner.homes_share: only with spawner.kind swarm (workers)")
-        if not spawner["homes_share"].startswith("/"):
-            raise ConfigError(
-                f"spawner.homes_share: must be an absolute path, got {spawner['homes_share']!r}"
-            )
-    if spawner["home_quota"]:
-        if not SIZE_RE.match(str(spawner["home_quota"])):
-            raise ConfigError(
-                f"spawner.home_quota: {spawner['home_quota']!r} is not a size like 5G or 512M"
-            )
-        if size_bytes(spawner["home_quota"]) < MINIMUM_QUOTA:
-            raise ConfigError(
-                f"spawner.home_quota: {spawner['home_quota']} is too small (64M at least:"
+        yield f"spawner.kind: must be docker or swarm, got {spawner['kind']!r}"
+    if spawner["homes_share"] and spawner["kind"] == "docker":
+        yield "spawner.homes_share: only with spawner.kind swarm (workers)"
+    if spawner["homes_share"] and not spawner["homes_share"].startswith("/"):
+        yield f"spawner.homes_share: must be an absolute path, got {spawner['homes_share']!r}"
+    if quota := spawner["home_quota"]:
+        if not SIZE_RE.match(str(quota)):
+            yield f"spawner.home_quota: {quota!r} is not a size like 5G or 512M"
+        elif size_bytes(quota) < MINIMUM_QUOTA:
+            yield (
+                f"spawner.home_quota: {quota} is too small (64M at least:"
                 " the home's filesystem takes a few MiB)"
             )
         if spawner["homes_share"]:
-            raise ConfigError(
+            yield (
                 "spawner.home_quota: homes on NFS (spawner.homes_share) get no quota here;"
                 " keep homes in volumes, or limit them on the NFS server"
             )
         if spawner["home_driver"] == "local":
-            raise ConfigError("spawner.home_driver: a quota needs the homes' volume plugin")
+            yield "spawner.home_driver: a quota needs the homes' volume plugin"
     if not spawner["image"]:
-        raise ConfigError("spawner.image: required (the single-user image)")
+        yield "spawner.image: required (the single-user image)"
     if spawner["pull_policy"] not in ("always", "ifnotpresent", "never", "skip"):
-        raise ConfigError(f"spawner.pull_policy: unknown policy {spawner['pull_policy']!r}")
+        yield f"spawner.pull_policy: unknown policy {spawner['pull_policy']!r}"
     for key in ("mem_limit", "admin_mem_limit"):
         if spawner[key] and not SIZE_RE.match(str(spawner[key])):
-            raise ConfigError(f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M")
+            yield f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M"
     if not SIZE_RE.match(str(spawner["tmp_size"])) or size_bytes(spawner["tmp_size"]) < 2**20:
-        raise ConfigError(
+        yield (
             f"spawner.tmp_size: {spawner['tmp_size']!r} is not a size of 1M or more like 512M "
             "(/tmp is always a memory filesystem of its own: files there never reach the host's "
             "disk)"
         )
     if "{username}" not in spawner["home_volume"]:
-        raise ConfigError("spawner.home_volume: must contain {username} (one volume per user)")
+        yield "spawner.home_volume: must contain {username} (one volume per user)"
     for key in ("start_timeout", "http_timeout", "pids_limit", "cpu_limit"):
         if spawner[key] <= 0:
-            raise ConfigError(f"spawner.{key}: must be positive, got {spawner[key]!r}")
-    profiles(spawner["profiles"])
+            yield f"spawner.{key}: must be positive, got {spawner[key]!r}"
     if (admin_cpu := spawner["admin_cpu_limit"]) < 0:
-        raise ConfigError(f"spawner.admin_cpu_limit: 0 (as users') or more, got {admin_cpu!r}")
-    if cfg["hub"]["concurrent_spawn_limit"] < 0:
-        raise ConfigError("hub.concurrent_spawn_limit: must be 0 (no limit) or more")
+        yield f"spawner.admin_cpu_limit: 0 (as users') or more, got {admin_cpu!r}"
+    try:
+        profiles(spawner["profiles"])
+    except ConfigError as error:
+        yield str(error)
+
+
+def _shares(cfg: dict):
     shares = cfg["shares"]
     for key in ("admin", "data", "start_hook"):
         if shares[key] and not shares[key].startswith("/"):
-            raise ConfigError(
-                f"shares.{key}: must be an absolute path on the host, got {shares[key]!r}"
-            )
+            yield f"shares.{key}: must be an absolute path on the host, got {shares[key]!r}"
     if shares["team_folders"]:
-        if auth["kind"] != "github":
-            raise ConfigError("shares.team_folders: needs GitHub sign-in (its teams)")
+        if cfg["auth"]["kind"] != "github":
+            yield "shares.team_folders: needs GitHub sign-in (its teams)"
         if not shares["teams"].startswith("/"):
-            raise ConfigError(
+            yield (
                 "shares.teams: the teams share's path on the hosts is needed for"
                 f" team folders, got {shares['teams']!r}"
             )
-        if spawner["homes_share"]:
+        if cfg["spawner"]["homes_share"]:
             # Docker would make the folders' mount points in the NFS home as
             # root, which the share squashes: every member's start would fail.
-            raise ConfigError(
+            yield (
                 "shares.team_folders: not with homes on NFS (spawner.homes_share) yet;"
                 " keep homes in volumes on the workers to use team folders"
             )
         for team in shares["team_folders"]:
             if not isinstance(team, str) or not TEAM_RE.match(team):
-                raise ConfigError(f"shares.team_folders: {team!r} is not a team name")
+                yield f"shares.team_folders: {team!r} is not a team name"
     if shares["script_timeout"] <= 0:
-        raise ConfigError(
-            f"shares.script_timeout: must be positive, got {shares['script_timeout']!r}"
-        )
+        yield f"shares.script_timeout: must be positive, got {shares['script_timeout']!r}"
+
+
+def _announcements(cfg: dict):
     try:
         parse_expiry(cfg["announcements"]["expires"])
     except ValueError:
-        raise ConfigError(
+        yield (
             f"announcements.expires: {cfg['announcements']['expires']!r} is not a date or time"
             " like 2026-07-01 or 2026-07-01T17:00+02:00"
-        ) from None
-    git_repos(cfg["git"])
+        )
+
+
+def _git(cfg: dict):
+    try:
+        git_repos(cfg["git"])
+    except ConfigError as error:
+        yield str(error)
+
+
+def _culler(cfg: dict):
     culler = cfg["culler"]
     for key in ("timeout", "every"):
         if culler["enabled"] and culler[key] <= 0:
-            raise ConfigError(f"culler.{key}: must be positive, got {culler[key]!r}")
+            yield f"culler.{key}: must be positive, got {culler[key]!r}"
+
+
+CHECKS = (_hub, _auth, _spawner, _shares, _announcements, _git, _culler)
 
 
 GIT_URL_RE = re.compile(r"^https?://[^/@\s]+/[^?#@\s]+$")

@@ -52,6 +52,20 @@ def test_github_settings_are_named_too():
     assert settings.settings_error(bad).startswith("jupyterhub_github_org (auth.github.org:")
 
 
+def test_every_mistake_is_named_at_once_each_by_its_variable():
+    bad = {
+        "auth": {"github": {**GOOD["auth"]["github"], "org": "summer school"}},
+        "spawner": {**GOOD["spawner"], "mem_limit": "2X", "pids_limit": 0},
+        "culler": {"timeout": 0},
+    }
+    assert settings.settings_error(bad).splitlines() == [
+        "jupyterhub_github_org (auth.github.org: 'summer school' is not a GitHub organisation name)",
+        "jupyterhub_mem_limit (spawner.mem_limit: '2X' is not a size like 2G or 512M)",
+        "jupyterhub_pids_limit (spawner.pids_limit: must be positive, got 0)",
+        "jupyterhub_cull_timeout (culler.timeout: must be positive, got 0)",
+    ]
+
+
 def test_a_close_name_is_suggested():
     known = ["jupyterhub_mem_limit", "jupyterhub_github_org"]
     assert inventory.unknown_variables(["jupyterhub_memlimit", "jupyterhub_colour"], known) == [

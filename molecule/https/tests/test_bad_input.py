@@ -126,11 +126,16 @@ BAD = [
 ]  # fmt: skip
 
 # Rows that one run can show together: the check of names reports every
-# unknown one, and the check of types and choices every role's every error.
+# unknown one, the check of types and choices every role's every error, and
+# the hub's check of its settings every mistake in them.
 TOGETHER = [
     ("misspelt name", "misspelt name 2"),
     ("cpu not a number", "cull every not a number", "unknown TA role", "unknown sign-in",
      "unknown spawner", "uid not a number", "environment as a list", "admin uid not a number"),
+    ("size", "admin size", "negative cpu", "zero start timeout", "negative http timeout",
+     "zero cull timeout", "zero pids", "unlimited tmp", "zero script timeout",
+     "negative spawn limit", "announcement expiry", "git repository with a token in it",
+     "bad team name", "bad org", "one volume for all", "home quota", "profile named twice"),
 ]  # fmt: skip
 
 # Right, though given as strings by `-e name=value`: the hub gets numbers and booleans.

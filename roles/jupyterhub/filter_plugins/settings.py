@@ -37,15 +37,18 @@ def _variables() -> dict[str, str]:
 
 
 def settings_error(settings: dict) -> str:
-    """"" when the hub accepts `settings`; else the hub's message, led by the
-    inventory variable to fix."""
+    """"" when the hub accepts `settings`; else the hub's messages (every
+    mistake, one a line), each led by the inventory variable to fix."""
     try:
         config.validate(config.merge(config.DEFAULTS, settings))
     except config.ConfigError as error:
-        message = str(error)
-        key = message.split(":", 1)[0].strip()
-        variable = _variables().get(key)
-        return f"{variable} ({message})" if variable else message
+        variables = _variables()
+
+        def named(message: str) -> str:
+            variable = variables.get(message.split(":", 1)[0].strip())
+            return f"{variable} ({message})" if variable else message
+
+        return "\n".join(named(message) for message in str(error).splitlines())
     return ""
 
 
