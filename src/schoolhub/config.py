@@ -374,10 +374,7 @@ def _spawner(cfg: dict):
             yield f"spawner.{key}: must be positive, got {spawner[key]!r}"
     if (admin_cpu := spawner["admin_cpu_limit"]) < 0:
         yield f"spawner.admin_cpu_limit: 0 (as users') or more, got {admin_cpu!r}"
-    try:
-        profiles(spawner["profiles"])
-    except ConfigError as error:
-        yield str(error)
+    yield from _raised(profiles, spawner["profiles"])
 
 
 def _shares(cfg: dict):
@@ -418,8 +415,13 @@ def _announcements(cfg: dict):
 
 
 def _git(cfg: dict):
+    yield from _raised(git_repos, cfg["git"])
+
+
+def _raised(check, *args):
+    """A check that raises (its first error), as one that yields."""
     try:
-        git_repos(cfg["git"])
+        check(*args)
     except ConfigError as error:
         yield str(error)
 

@@ -708,21 +708,19 @@ def markdown(results: dict) -> str:
                 f"- {name}: hub host's {container}: CPU mean {figures['cpu_mean']}%, "
                 f"max {figures['cpu_max']}%, memory max {figures['mib_max']} MiB"
             )
-    for name, run in storms.items():
-        if run.get("cpu"):
-            cpu = run["cpu"]
-            lines.append(
-                f"- {name}: CPU seconds per start: server {fmt(cpu['server_p50'])} (p50 of "
-                f"{cpu['servers']}; mean {fmt(cpu['server_mean'])}), the hosts' engines "
-                f"{fmt(cpu['engines'])}, the hub host's containers {fmt(cpu['hub_host'])}"
-            )
-    for name, run in storms.items():
-        if run.get("servers_mib"):
-            memory = run["servers_mib"]
-            lines.append(
-                f"- {name}: {memory['servers']} servers just started use {memory['mean']} MiB "
-                f"each on average (max {memory['max']})"
-            )
+    each_storm = {
+        "cpu": lambda cpu: (
+            f"CPU seconds per start: server {fmt(cpu['server_p50'])} (p50 of "
+            f"{cpu['servers']}; mean {fmt(cpu['server_mean'])}), the hosts' engines "
+            f"{fmt(cpu['engines'])}, the hub host's containers {fmt(cpu['hub_host'])}"
+        ),
+        "servers_mib": lambda memory: (
+            f"{memory['servers']} servers just started use {memory['mean']} MiB "
+            f"each on average (max {memory['max']})"
+        ),
+    }
+    for key, line in each_storm.items():
+        lines += [f"- {name}: {line(run[key])}" for name, run in storms.items() if run.get(key)]
     if "incident" in results:
         lines.append(f"- incident: {results['incident']}")
     if "site" in results:
