@@ -59,7 +59,8 @@ def test_every_mistake_is_named_at_once_each_by_its_variable():
         "culler": {"timeout": 0},
     }
     assert settings.settings_error(bad).splitlines() == [
-        "jupyterhub_github_org (auth.github.org: 'summer school' is not a GitHub organisation name)",
+        "jupyterhub_github_org (auth.github.org: 'summer school' is not a GitHub organisation"
+        " name)",
         "jupyterhub_mem_limit (spawner.mem_limit: '2X' is not a size like 2G or 512M)",
         "jupyterhub_pids_limit (spawner.pids_limit: must be positive, got 0)",
         "jupyterhub_cull_timeout (culler.timeout: must be positive, got 0)",

@@ -130,6 +130,38 @@ def test_a_class_starting_at_once_is_spread_over_the_nodes(monkeypatch):
     assert not +SchoolSwarmSpawner.starting  # nothing left in flight
 
 
+def test_new_users_placed_at_once_share_one_count_of_the_running_servers(monkeypatch):
+    """Each count lists every task of the Swarm: a class asking at once makes
+    one at a time, not one each."""
+    calls = []
+
+    async def docker(self, method, *args, **kwargs):
+        calls.append(method)
+        await asyncio.sleep(0.05)
+        if method == "tasks":
+            return [{"ServiceID": "s1", "NodeID": "n1"}]
+        if method == "nodes":
+            return [{"ID": "n1", "Description": {"Hostname": "w1"}}]
+        return [{"ID": "s1"}]
+
+    monkeypatch.setattr(SchoolSwarmSpawner, "docker", docker)
+    spawners = [
+        SchoolSwarmSpawner(user=SimpleNamespace(name=f"s{n}", id=n, admin=False, groups=[]))
+        for n in range(50)
+    ]
+
+    async def storm():
+        first = await asyncio.gather(*(s.servers_per_node() for s in spawners[:25]))
+        await asyncio.sleep(0.01)
+        return first + await asyncio.gather(*(s.servers_per_node() for s in spawners[25:]))
+
+    counts = asyncio.run(storm())
+    assert counts == [{"w1": 1}] * 50
+    assert calls.count("tasks") == 2  # one per wave of askers
+    counts[0]["w1"] += 1  # each asker's own copy
+    assert counts[1] == {"w1": 1}
+
+
 def test_drained_or_down_nodes_get_nobody():
     with pytest.raises(NodeGone):
         pick_node([node("w1", active=False), node("w2", ready=False)], {})
