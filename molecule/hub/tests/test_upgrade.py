@@ -49,21 +49,27 @@ def test_a_newer_jupyterhub_keeps_everyone_and_an_older_one_is_refused(running, 
     run_playbook("site.yml", *older_site, timeout=1500)
     older, old_schema = versions(host)
     assert older == OLDER
-    # Its course: a student with a running server, a TA, a group.
+    # Its course: a student with a running server, a TA, the GitHub teams'
+    # groups, and a group of the TAs' own with properties. (Its members would
+    # not stay: the teams' groups are the authenticator's, manage_groups, so a
+    # user's groups become her teams at her next auth refresh.)
     ada = running("ada")
     tina = client.Hub(hub_url, client.sign_in(hub_url, "tina"), "tina")
-    made = tina.api("POST", "/groups/course", json={"users": ["ada"]})
+    made = tina.api("POST", "/groups/course")
     assert made.status_code == 201, made.text
+    room = tina.api("PUT", "/groups/course/properties", json={"room": "B12"})
+    assert room.status_code == 200, room.text
 
-    def everyone() -> list[tuple]:
+    def everyone() -> tuple[list, dict]:
         users = tina.api("GET", "/users").json()
-        return sorted(
-            (u["name"], u["admin"], sorted(u["groups"]), bool(u["servers"])) for u in users
-        )
+        groups = {g["name"]: g["properties"] for g in tina.api("GET", "/groups").json()}
+        teams = [(u["name"], u["admin"], sorted(u["groups"]), bool(u["servers"])) for u in users]
+        return sorted(teams), groups
 
     before, server = everyone(), container(host, "jupyter-ada")["Id"]
-    ours = {name: (admin, "course" in groups) for name, admin, groups, _ in before}
-    assert (ours["ada"], ours["tina"]) == ((False, True), (True, False)), before
+    ours = {name: (admin, running) for name, admin, _, running in before[0]}
+    assert (ours["ada"], ours["tina"][0]) == ((False, True), True), before
+    assert before[1]["course"] == {"room": "B12"}, before
 
     # Back to an even older one: refused in the check play, nothing touched.
     refused = run_playbook("site.yml", f"jupyterhub_version={OLDEST}", check=False)
