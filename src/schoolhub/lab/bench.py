@@ -525,6 +525,11 @@ def raw_run_args(spec: dict, index: int) -> list[str]:
         if mounted["Target"] == f"/home/{env.get('NB_USER')}":  # the user's home volume
             mounted = {**mounted, "Source": user, "Target": f"/home/{user}"}
         kind = mounted.get("Type", "volume")
+        if kind == "tmpfs":  # as Swarm mounts a service's (noexec, nosuid, nodev)
+            size = (mounted.get("TmpfsOptions") or {}).get("SizeBytes")
+            options = "rw,noexec,nosuid,nodev,mode=1777" + (f",size={size}" if size else "")
+            args += ["--tmpfs", f"{mounted['Target']}:{options}"]
+            continue
         option = f"type={kind},source={mounted['Source']},target={mounted['Target']}"
         if kind == "volume":
             option += f",volume-label={RAW_LABEL}"
