@@ -51,6 +51,13 @@ SYSCTLS = {"net.ipv4.ip_unprivileged_port_start": "1024"}
 # Programs there do not run (noexec, as Docker mounts Swarm services' tmpfs and
 # as hardened hosts mount /tmp): students run theirs from their home.
 TMP_DIRS = ("/tmp", "/var/tmp")  # noqa: S108 (paths in the container, made here)
+
+
+def tmpfs_options(size: int) -> str:
+    """A server's TMP_DIRS as `docker run --tmpfs` mounts them (`size` in bytes)."""
+    return f"rw,noexec,nosuid,nodev,size={size},mode=1777"
+
+
 # Docker API calls the hub makes at once, for all users' starts, stops and polls
 # together. DockerSpawner makes one at a time (one thread): with a class
 # signing in at once, each start waited for everyone's calls before its own.
@@ -307,7 +314,7 @@ class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
             **self.extra_host_config,
             **self.hardening(sudo),
             "pids_limit": self.pids_limit,
-            "tmpfs": {d: f"rw,noexec,nosuid,nodev,size={size},mode=1777" for d in TMP_DIRS},
+            "tmpfs": {d: tmpfs_options(size) for d in TMP_DIRS},
             # Also for `docker exec` and for images whose start.sh is not ours
             # (Swarm services cannot set it before Docker 27: start.sh does).
             "security_opt": [] if sudo else ["no-new-privileges"],

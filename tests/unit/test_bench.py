@@ -49,7 +49,7 @@ def test_the_baseline_runs_the_services_image_mounts_and_limits_without_the_hub(
     ) in args
     assert "type=bind,source=/mnt/schoolhub/data,target=/data,readonly" in args
     assert "type=bind,source=/mnt/schoolhub/admin,target=/home/admin" in args
-    assert "/tmp:rw,noexec,nosuid,nodev,mode=1777,size=536870912" in args  # as Swarm's
+    assert "/tmp:rw,noexec,nosuid,nodev,size=536870912,mode=1777" in args  # as Swarm's
     assert f"{bench.RAW_PORT + 7}:8888" in args
     image = args.index("schoolhub-singleuser:abc")
     assert args[image + 1 : image + 3] == ["jupyter", "lab"]

@@ -67,7 +67,7 @@ def test_a_newer_jupyterhub_keeps_everyone_and_an_older_one_is_refused(running, 
         return sorted(teams), groups
 
     before, server = everyone(), container(host, "jupyter-ada")["Id"]
-    ours = {name: (admin, running) for name, admin, _, running in before[0]}
+    ours = {name: (admin, has_server) for name, admin, _, has_server in before[0]}
     assert (ours["ada"], ours["tina"][0]) == ((False, True), True), before
     assert before[1]["course"] == {"room": "B12"}, before
 

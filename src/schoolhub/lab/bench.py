@@ -46,6 +46,7 @@ import yaml
 
 from schoolhub import ops
 from schoolhub.lab import client, hosts, images
+from schoolhub.spawner import tmpfs_options
 
 ROOT = hosts.ROOT
 # Seconds the storm's servers (up to N) may take to stop between storms.
@@ -525,9 +526,8 @@ def raw_run_args(spec: dict, index: int) -> list[str]:
         if mounted["Target"] == f"/home/{env.get('NB_USER')}":  # the user's home volume
             mounted = {**mounted, "Source": user, "Target": f"/home/{user}"}
         kind = mounted.get("Type", "volume")
-        if kind == "tmpfs":  # as Swarm mounts a service's (noexec, nosuid, nodev)
-            size = (mounted.get("TmpfsOptions") or {}).get("SizeBytes")
-            options = "rw,noexec,nosuid,nodev,mode=1777" + (f",size={size}" if size else "")
+        if kind == "tmpfs":  # as the docker spawner mounts a server's (Swarm's are alike)
+            options = tmpfs_options(mounted["TmpfsOptions"]["SizeBytes"])
             args += ["--tmpfs", f"{mounted['Target']}:{options}"]
             continue
         option = f"type={kind},source={mounted['Source']},target={mounted['Target']}"
