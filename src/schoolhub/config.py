@@ -93,7 +93,10 @@ DEFAULTS: dict[str, Any] = {
         "kind": "docker",
         "image": "",
         "network": "schoolhub",
-        "pull_policy": "ifnotpresent",
+        # "": the spawner's own: pull a missing image on the hub host (docker);
+        # with Swarm, never look on the manager: the roles put every image (the
+        # school's, every profile's) on every worker before the hub offers it.
+        "pull_policy": "",
         "home_volume": "schoolhub-home-{username}",
         # swarm only: the NFS homes share as mounted on every host ("" = homes are
         # volumes, and each user stays on the node of their first start).
@@ -356,7 +359,7 @@ def _spawner(cfg: dict):
             yield "spawner.home_driver: a quota needs the homes' volume plugin"
     if not spawner["image"]:
         yield "spawner.image: required (the single-user image)"
-    if spawner["pull_policy"] not in ("always", "ifnotpresent", "never", "skip"):
+    if spawner["pull_policy"] not in ("", "always", "ifnotpresent", "never", "skip"):
         yield f"spawner.pull_policy: unknown policy {spawner['pull_policy']!r}"
     for key in ("mem_limit", "admin_mem_limit"):
         if spawner[key] and not SIZE_RE.match(str(spawner[key])):
@@ -664,7 +667,8 @@ def native_templates() -> str:
 def apply_spawner(c, cfg: dict) -> None:
     sp = cfg["spawner"]
     c.DockerSpawner.image = sp["image"]
-    c.DockerSpawner.pull_policy = sp["pull_policy"]
+    if sp["pull_policy"]:
+        c.DockerSpawner.pull_policy = sp["pull_policy"]
     c.DockerSpawner.network_name = sp["network"]
     c.DockerSpawner.use_internal_ip = True
     c.DockerSpawner.name_template = "jupyter-{username}"

@@ -390,6 +390,18 @@ def test_swarm_runs_services_that_start_as_root_behind_dns_round_robin(make):
     assert c.DockerSpawner.volumes == {"schoolhub-home-{username}": "/home/{raw_username}"}
 
 
+def test_with_swarm_the_hub_never_looks_for_images_on_its_own_host(make):
+    """A profile's image is on every worker, not on the manager: with the
+    docker spawner's pull policy, its start failed with 500 (the hub tried to
+    pull it on its own host)."""
+    swarm = make({"spawner": {"kind": "swarm"}})
+    assert SchoolSwarmSpawner(config=swarm, user=ADA).pull_policy == "skip"
+    one_host = make({"spawner": {"kind": "docker"}})
+    assert SchoolDockerSpawner(config=one_host, user=ADA).pull_policy == "ifnotpresent"
+    own = make({"spawner": {"kind": "swarm", "pull_policy": "always"}})
+    assert SchoolSwarmSpawner(config=own, user=ADA).pull_policy == "always"  # a site's choice
+
+
 def test_homes_on_nfs_are_directories_of_the_share(make):
     c = make({"spawner": {"kind": "swarm", "homes_share": "/mnt/schoolhub/homes"}})
     assert c.DockerSpawner.volumes == {"/mnt/schoolhub/homes/{username}": "/home/{raw_username}"}
