@@ -1,6 +1,7 @@
 """Users' servers on a Docker Swarm: spread over the workers, pinned to the
 node holding their home, kept through hub restarts; a worker added by re-running
-site.yml, a worker drained by drain-worker.yml; homes on NFS follow users.
+site.yml, a worker drained by drain-worker.yml; homes on NFS follow users; a
+profile's image on every worker before students may choose it.
 
 The tests run in this order and build on each other (one Swarm per run). The
 added, drained worker and the homes on NFS are the playbooks' logic on engines
@@ -8,6 +9,7 @@ and shares the converge already made on each release: Debian 13 only."""
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -18,14 +20,22 @@ from conftest import (
     W2,
     changed_tasks,
     changes,
+    container,
     node_of,
     run_playbook,
     same_on_every_release,
+    site_image,
 )
 
 from schoolhub.lab import client
 
 W3 = "schoolhub-swarm-w3"
+# A profile with an image of its own: the school's image under a second name,
+# which no registry has (so a worker has it only when a test tags it there).
+R_IMAGE = "schoolhub-test/r-notebook:1"
+PROFILES = json.dumps(
+    {"jupyterhub_profiles": [{"name": "standard"}, {"name": "r", "image": R_IMAGE}]}
+)
 STUDENTS = ["ada", "grace", "alan", "katherine"]
 
 
@@ -198,16 +208,24 @@ FIREWALL = {
     "jupyterhub : Apply them now, at every boot and whenever Docker restarts",
 }
 A_NEW_WORKER_CHANGES = {
+    # The NFS server (Ganesha here) reloads its exports: no restart, whose
+    # grace period would stall every mount.
     "schoolhub-swarm-hub": FIREWALL
-    | {"nfs_server : Write the Ganesha configuration", "nfs_server : Restart NFS-Ganesha"},
+    | {"nfs_server : Write the Ganesha exports", "nfs_server : Reload the Ganesha exports"},
     W1: FIREWALL,
     W2: FIREWALL,
 }
 
 
-def test_rerunning_site_yml_adds_a_worker_without_touching_anything_running(running, host):
+def test_rerunning_site_yml_adds_a_worker_without_touching_anything_running(
+    running, host, worker, ip
+):
     before = tasks(host)
     hub_started = host.check_output("docker inspect -f '{{.State.StartedAt}}' jupyterhub")
+    ganesha = host.check_output("systemctl show -p MainPID --value nfs-ganesha")
+    admin_share = f"timeout 60 nfs-ls nfs://{ip}/srv/schoolhub/admin?version=4"
+    hidden = worker(W3).run(admin_share)  # not a client yet: Ganesha hides the export
+    assert hidden.failed and "NFS4ERR_NOENT" in hidden.stdout + hidden.stderr, hidden.stderr
     # With -vvv (every task's arguments and results): the join token it uses is never shown.
     joined = run_playbook("site.yml", inventories=with_third_worker(), verbosity=3)
     assert "TASK [swarm : Join the workers to the Swarm]" in joined.stdout
@@ -223,6 +241,10 @@ def test_rerunning_site_yml_adds_a_worker_without_touching_anything_running(runn
     assert [token for token in tokens if token in printed] == []
     assert tasks(host) == before
     assert host.check_output("docker inspect -f '{{.State.StartedAt}}' jupyterhub") == hub_started
+    # The new worker is a client of the NFS server at once, which kept running.
+    assert host.check_output("systemctl show -p MainPID --value nfs-ganesha") == ganesha
+    listed = worker(W3).run(admin_share)
+    assert listed.succeeded and "start" in listed.stdout, listed.stdout + listed.stderr
     # The least busy node takes the next new user.
     running("linus")
     assert node_of(host, "linus") == W3
@@ -241,11 +263,38 @@ def test_draining_a_worker_moves_its_homes_and_keeps_the_files(running, host):
     assert read(linus, "notes.txt") == "moved with me"
 
 
+def tag_r_image(host, worker, names) -> None:
+    """The profile's image on these workers, and on no other."""
+    image = site_image(host)
+    for name in (W1, W2, W3):
+        node = worker(name)
+        node.run(f"docker image rm {R_IMAGE}")
+        if name in names:
+            node.check_output(f"docker tag {image} {R_IMAGE}")
+
+
 @same_on_every_release
-def test_with_homes_on_nfs_files_follow_a_user_to_another_node(running, host):
-    # (No quota there: the NFS server would have to keep it.)
+def test_a_profile_whose_image_a_worker_lacks_stops_site_yml_naming_each_one(host, worker):
+    tag_r_image(host, worker, [W1])
+    hub = container(host, "jupyterhub")
+    done = run_playbook("site.yml", PROFILES, inventories=with_third_worker(), check=False)
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2, output[-3000:]
+    # (Ansible prints the message twice: the task's error, and its result.)
+    lacking = set(re.findall(r"image (\S+) is not on (\S+) and could not be pulled", output))
+    assert lacking == {(R_IMAGE, W2), (R_IMAGE, W3)}, output[-3000:]
+    assert "The hub is unchanged" in output
+    assert container(host, "jupyterhub")["Id"] == hub["Id"]
+    assert not host.file("/etc/schoolhub/schoolhub.yaml").contains(R_IMAGE)
+
+
+@same_on_every_release
+def test_with_homes_on_nfs_files_follow_a_user_to_another_node(running, host, worker):
+    # (No quota there: the NFS server would have to keep it.) Every worker has
+    # the profile's image now: the same run offers it (the next test).
     homes_on_nfs = ("jupyterhub_homes_on_nfs=true", "jupyterhub_home_quota=")
-    run_playbook("site.yml", *homes_on_nfs, inventories=with_third_worker())
+    tag_r_image(host, worker, [W1, W2, W3])
+    run_playbook("site.yml", *homes_on_nfs, PROFILES, inventories=with_third_worker())
     running("grace").stop()  # her server still had her volume; the next start gets the share
     grace = running("grace")
     placement = service(host, "grace")["Spec"]["TaskTemplate"]["Placement"]
@@ -261,6 +310,18 @@ def test_with_homes_on_nfs_files_follow_a_user_to_another_node(running, host):
         assert read(grace, "anywhere.txt") == "on the share"
     finally:
         host.check_output(f"docker node update --availability active {first}")
+
+
+@same_on_every_release
+def test_a_student_chooses_the_profile_and_gets_its_image_on_a_worker(running, host):
+    alan = running("alan")  # the default profile, the school's image
+    alan.stop()
+    assert alan.api("POST", "/users/alan/server", json={"profile": "r"}).status_code in (201, 202)
+    alan.wait_ready()
+    spec = service(host, "alan")["Spec"]["TaskTemplate"]["ContainerSpec"]
+    assert spec["Image"].split("@")[0] == R_IMAGE
+    assert node_of(host, "alan") in (W1, W2)  # (W3 is drained)
+    alan.stop()
 
 
 def test_the_firewall_stays_exactly_once_through_a_docker_restart_and_a_reboot(host, worker):
