@@ -116,6 +116,8 @@ def test_a_students_container_reaches_the_hub_and_the_internet_only(
         ("nfs-ls {admin}", 1500),
         ("nfs-cp ~/attack/probe.py {start}", 1500),
         ("nfs-cp ~/attack/probe.py {logs}", 0),
+        # As the users' uid, which owns the teams share: a team folder not hers.
+        ("nfs-cp ~/attack/probe.py {teams}", 1000),
     ],
 )
 def test_a_userspace_nfs_client_in_a_students_container_gets_nothing(
@@ -125,6 +127,7 @@ def test_a_userspace_nfs_client_in_a_students_container_gets_nothing(
         "admin": nfs_url(nfs_ip, "admin", uid),
         "start": nfs_url(nfs_ip, "admin/start/evil.sh", uid),
         "logs": nfs_url(nfs_ip, "admin/logs/stolen", uid),
+        "teams": nfs_url(nfs_ip, "teams/group-b/evil", uid),
     }
     command = what.format(**urls)
     # From the host running the server, the same client lists the share.

@@ -58,6 +58,10 @@ REFUSED = "NFS4ERR_ACCESS"
         ("data/probe-root", 0, False),  # root is squashed on the data share
         ("admin/logs/probe-root", 0, False),  # ...and on the admin share: the hook logs as admin
         ("admin/start/probe-root", 0, False),  # no client's root may replace a start script
+        # The teams share is the users' uid's (any member's server writes her
+        # team's folder): only the hosts reach it (test_isolation's student does not).
+        ("teams/probe-student", 1000, True),
+        ("teams/probe-root", 0, False),  # root is squashed there too
     ],
 )
 def test_squash_and_ownership(host, nfs_host, nfs_ip, path, uid, allowed):
