@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -72,6 +73,7 @@ class Step:
     always: bool = False  # runs even after a failed step (clean-up)
     status: str = "not run"
     seconds: float = 0.0
+    cpu: float = 0.0  # CPU seconds of the step's own processes (the controller's side)
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -84,6 +86,7 @@ class Chain:
     gate: str = ""  # the step that waits for them and a place (none: the first step)
     needs: list[str] = field(default_factory=list)  # ...and these, before the first step
     light: bool = False  # runs at once, outside the JOBS limit
+    lab: str = ""  # the label value of its test hosts (schoolhub.lab.hosts), for their CPU
 
 
 def test_sequence(scenario: str) -> list[str]:
@@ -172,7 +175,8 @@ def chains() -> list[Chain]:
         needs = [f"images-{host_os}:host", IMAGES_ARCHIVE]
         after = [IMAGES_BUILT] if name != IMAGES_BUILT.split(":")[0] else []
         needs += [BUILDER_UP] if after else []
-        found.append(Chain(name, molecule_steps(scenario), env, after, "converge", needs))
+        lab = f"schoolhub-{name}"  # schoolhub.lab.hosts.molecule_lab's name
+        found.append(Chain(name, molecule_steps(scenario), env, after, "converge", needs, lab=lab))
     lab = [python, "-m", "schoolhub.lab.hosts"]
     steps = [
         Step("up", [*lab, "up"], 30 * MINUTE),
@@ -187,7 +191,9 @@ def chains() -> list[Chain]:
     # The longest chains take the first places: at the end of the run, when
     # fewer chains than places are left, the last to start is the shortest
     # (the lab test, ~10 minutes; Debian 12's swarm ~15).
-    found.append(Chain("lab-test", steps, env, [IMAGES_BUILT], "up", [IMAGES_ARCHIVE]))
+    found.append(
+        Chain("lab-test", steps, env, [IMAGES_BUILT], "up", [IMAGES_ARCHIVE], lab=env["LAB_NAME"])
+    )
     return found
 
 
@@ -202,6 +208,7 @@ class Machine:
         self.used = 0  # bytes of memory in use, the most seen
         self.over = threading.Event()
         self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.hosts = HostsCpu()
 
     @staticmethod
     def cpu() -> tuple[int, int]:
@@ -220,6 +227,8 @@ class Machine:
     def sample(self) -> None:
         busy, total = self.cpu()
         while not self.over.wait(self.EVERY):
+            if len(self.busy) % (HostsCpu.EVERY // self.EVERY) == 0:
+                self.hosts.sample()
             now_busy, now_total = self.cpu()
             if now_total > total:
                 self.busy.append((now_busy - busy) / (now_total - total))
@@ -241,9 +250,99 @@ class Machine:
         saturated = sum(1 for b in self.busy if b >= 0.9) * self.EVERY
         gib = 1024**3
         return (
-            f"machine: {os.cpu_count()} CPUs {average:.0%} busy on average, 90 % or more for "
+            f"machine: {os.cpu_count()} CPUs {average:.0%} busy on average "
+            f"({minutes(average * len(self.busy) * self.EVERY * (os.cpu_count() or 1))} of CPU), "
+            "90 % or more for "
             f"{minutes(saturated)} of {minutes(len(self.busy) * self.EVERY)}; memory used at "
             f"most {self.used / gib:.1f} GiB of {self.memory()[1] / gib:.1f}"
+        )
+
+
+class HostsCpu:
+    """CPU seconds of each lab's test hosts (the containers labelled by
+    schoolhub.lab.hosts) and of every container their engines run, sampled
+    from the kernel's control groups every few seconds. With cgroup v1 an
+    engine in a host puts its containers beside the host's, not in it: each is
+    counted for the host its processes' parent (the container's shim) is in."""
+
+    EVERY = 10  # seconds
+    LABEL = "org.schoolhub.lab"
+    V1 = Path("/sys/fs/cgroup/cpuacct/docker")
+
+    def __init__(self):
+        self.start: dict[str, float] = self.usage()  # cgroup id -> seconds, before the run
+        self.last: dict[str, float] = {}
+        self.owner: dict[str, str] = {}  # cgroup id -> lab
+
+    def usage(self) -> dict[str, float]:
+        """CPU seconds of every container's control group (v1), or of the
+        labelled hosts' (v2: their engines' containers are inside them)."""
+        if self.V1.is_dir():
+            found = {}
+            for group in self.V1.iterdir():
+                with contextlib.suppress(OSError, ValueError):
+                    found[group.name] = int((group / "cpuacct.usage").read_text()) / 1e9
+            return found
+        found = {}
+        for host in self.owner:
+            for group in (f"docker/{host}", f"system.slice/docker-{host}.scope"):
+                with contextlib.suppress(OSError, ValueError, StopIteration):
+                    stat = (Path("/sys/fs/cgroup") / group / "cpu.stat").read_text()
+                    found[host] = (
+                        int(
+                            next(
+                                v for k, v in re.findall(r"(\S+) (\d+)", stat) if k == "usage_usec"
+                            )
+                        )
+                        / 1e6
+                    )
+        return found
+
+    def hosts(self) -> dict[str, str]:
+        """Container id -> lab of the running test hosts."""
+        done = subprocess.run(
+            [
+                "docker",
+                "ps",
+                "--no-trunc",
+                "--filter",
+                f"label={self.LABEL}",
+                "--format",
+                f'{{{{.ID}}}} {{{{.Label "{self.LABEL}"}}}}',
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return dict(line.split() for line in done.stdout.splitlines() if len(line.split()) == 2)
+
+    def host_of(self, group: str, hosts: dict[str, str]) -> str:
+        """The lab of the host whose engine runs this container (v1), or ""."""
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = (self.V1 / group / "cgroup.procs").read_text().split()[0]
+            for _ in range(10):  # up the parents, to the first one in a host
+                pid = re.search(r"^PPid:\s+(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M)[1]
+                where = re.search(
+                    r"cpuacct[^:]*:/docker/([0-9a-f]+)", Path(f"/proc/{pid}/cgroup").read_text()
+                )
+                if where and where[1] in hosts:
+                    return hosts[where[1]]
+        return ""
+
+    def sample(self) -> None:
+        hosts = self.hosts()
+        self.owner.update(hosts)
+        for group, seconds in self.usage().items():
+            if group not in self.owner and self.V1.is_dir() and (lab := self.host_of(group, hosts)):
+                self.owner[group] = lab
+            self.last[group] = seconds
+
+    def of(self, lab: str) -> float:
+        return sum(
+            seconds - self.start.get(group, 0.0)
+            for group, seconds in self.last.items()
+            if self.owner.get(group) == lab
         )
 
 
@@ -358,7 +457,7 @@ class Runner:
         env = {**os.environ, **chain.env, "PATH": f"{BIN}:{os.environ['PATH']}", **PLAIN}
         started = time.monotonic()
         try:
-            step.status = run(step.command, env, output, step.timeout, not step.always)
+            step.status, step.cpu = run(step.command, env, output, step.timeout, not step.always)
         except Exception as error:  # noqa: BLE001 (reported as the step's failure)
             step.status = f"failed ({error})"
         step.seconds = time.monotonic() - started
@@ -397,9 +496,12 @@ class Runner:
 INTERRUPTIBLE: set[int] = set()
 
 
-def run(command: list[str], env: dict, output, timeout: float, interruptible=True) -> str:
+def run(
+    command: list[str], env: dict, output, timeout: float, interruptible=True
+) -> tuple[str, float]:
     """Run one step's command in its own process group; past `timeout`, stop the
-    whole group (molecule's ansible-playbook too), not only the command."""
+    whole group (molecule's ansible-playbook too), not only the command. Return
+    its status and the CPU seconds it and every process it waited for used."""
     process = subprocess.Popen(
         command,
         cwd=ROOT,
@@ -411,18 +513,23 @@ def run(command: list[str], env: dict, output, timeout: float, interruptible=Tru
     )
     if interruptible:
         INTERRUPTIBLE.add(process.pid)
+    deadline = time.monotonic() + timeout
     try:
-        code = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=30)
-        return f"failed (still running after {minutes(timeout)})"
+        # (wait4, not Popen.wait: its resource usage is the step's CPU.)
+        while not (ended := os.wait4(process.pid, os.WNOHANG))[0]:
+            if time.monotonic() > deadline:
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, sig)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=30)
+                return f"failed (still running after {minutes(timeout)})", 0.0
+            time.sleep(0.5)
     finally:
         INTERRUPTIBLE.discard(process.pid)
-    return "passed" if code == 0 else f"failed (exit {code})"
+    _, status, usage = ended
+    process.returncode = code = os.waitstatus_to_exitcode(status)
+    return "passed" if code == 0 else f"failed (exit {code})", usage.ru_utime + usage.ru_stime
 
 
 def write_stages(selected: list[Chain], path: Path) -> None:
@@ -507,10 +614,23 @@ def main(argv: list[str] | None = None) -> int:
         Runner(selected, everything, args.jobs).run()
     name = "-".join(["stages", *args.chains])
     write_stages(selected, REPORTS / f"{name}.xml")
-    print(f"\nsteps ({minutes(time.monotonic() - started)} in all):")
+    print(f"\nsteps ({minutes(time.monotonic() - started)} in all; CPU: the step's own processes):")
     for chain in selected:
         for step in chain.steps:
-            print(f"  {chain.name:18} {step.name:12} {minutes(step.seconds):>7}  {step.status}")
+            print(
+                f"  {chain.name:18} {step.name:12} {minutes(step.seconds):>7}"
+                f" (CPU {minutes(step.cpu):>7})  {step.status}"
+            )
+    print(
+        "CPU of each chain: its steps' own processes (molecule, Ansible, pytest, the"
+        " browser) + its test hosts and their containers:"
+    )
+    for chain in selected:
+        own, hosts = (
+            sum(s.cpu for s in chain.steps),
+            machine.hosts.of(chain.lab) if chain.lab else 0,
+        )
+        print(f"  {chain.name:18} {minutes(own):>8} + {minutes(hosts):>8} = {minutes(own + hosts)}")
     print(machine.said())
     return summary(REPORTS, since=stamp)
 

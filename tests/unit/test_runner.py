@@ -176,3 +176,21 @@ def test_the_machine_line_says_how_busy_the_cpus_and_memory_were(monkeypatch):
     assert all(0 <= b <= 1 for b in machine.busy) and len(machine.busy) >= 3, machine.busy
     assert said.startswith(f"machine: {runner.os.cpu_count()} CPUs ") and " GiB of " in said
     assert 0 < machine.used < machine.memory()[1]
+
+
+def test_a_steps_cpu_counts_the_processes_it_started(run):
+    """(The run's CPU per chain: what each step's processes used, not its wall time.)"""
+    burn = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'sum(range(3 * 10**7))'])"
+    busy = chain(
+        "hub", [sys.executable, "-c", burn], [sys.executable, "-c", "import time; time.sleep(1)"]
+    )
+    assert run(busy) == (2, 0, 0)
+    assert busy.steps[0].cpu > 0.3 > busy.steps[1].cpu
+
+
+def test_a_labs_cpu_is_what_its_containers_used_during_the_run():
+    hosts = runner.HostsCpu.__new__(runner.HostsCpu)
+    hosts.start = {"host": 5.0, "stale": 7.0}  # before the run
+    hosts.last = {"host": 8.0, "server": 2.5, "stale": 7.0, "other": 4.0}
+    hosts.owner = {"host": "schoolhub-hub-debian13", "server": "schoolhub-hub-debian13"}
+    assert hosts.of("schoolhub-hub-debian13") == 5.5
