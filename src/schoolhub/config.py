@@ -669,6 +669,9 @@ def apply_spawner(c, cfg: dict) -> None:
     c.DockerSpawner.image = sp["image"]
     if sp["pull_policy"]:
         c.DockerSpawner.pull_policy = sp["pull_policy"]
+    # JupyterHub's own command (as z2jh's), not each image's CMD: reading that
+    # needs the image on the hub's engine: with Swarm a profile's is on the workers only.
+    c.DockerSpawner.cmd = ["jupyterhub-singleuser"]
     c.DockerSpawner.network_name = sp["network"]
     c.DockerSpawner.use_internal_ip = True
     c.DockerSpawner.name_template = "jupyter-{username}"

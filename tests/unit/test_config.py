@@ -391,11 +391,12 @@ def test_swarm_runs_services_that_start_as_root_behind_dns_round_robin(make):
 
 
 def test_with_swarm_the_hub_never_looks_for_images_on_its_own_host(make):
-    """A profile's image is on every worker, not on the manager: with the
-    docker spawner's pull policy, its start failed with 500 (the hub tried to
-    pull it on its own host)."""
+    """A profile's image is on every worker, not on the manager: its start
+    failed with 500 (the hub tried to pull it there, then to read its CMD)."""
     swarm = make({"spawner": {"kind": "swarm"}})
-    assert SchoolSwarmSpawner(config=swarm, user=ADA).pull_policy == "skip"
+    spawner = SchoolSwarmSpawner(config=swarm, user=ADA)
+    # (No image's CMD either: it would be read from the hub's engine.)
+    assert (spawner.pull_policy, spawner.cmd) == ("skip", ["jupyterhub-singleuser"])
     one_host = make({"spawner": {"kind": "docker"}})
     assert SchoolDockerSpawner(config=one_host, user=ADA).pull_policy == "ifnotpresent"
     own = make({"spawner": {"kind": "swarm", "pull_policy": "always"}})
