@@ -286,35 +286,28 @@ class HostsCpu:
         found = {}
         for host in self.owner:
             for group in (f"docker/{host}", f"system.slice/docker-{host}.scope"):
-                with contextlib.suppress(OSError, ValueError, StopIteration):
+                with contextlib.suppress(OSError, ValueError, KeyError):
                     stat = (Path("/sys/fs/cgroup") / group / "cpu.stat").read_text()
-                    found[host] = (
-                        int(
-                            next(
-                                v for k, v in re.findall(r"(\S+) (\d+)", stat) if k == "usage_usec"
-                            )
-                        )
-                        / 1e6
-                    )
+                    fields = dict(line.split() for line in stat.splitlines())
+                    found[host] = int(fields["usage_usec"]) / 1e6
         return found
 
     def hosts(self) -> dict[str, str]:
         """Container id -> lab of the running test hosts."""
-        done = subprocess.run(
-            [
-                "docker",
-                "ps",
-                "--no-trunc",
-                "--filter",
-                f"label={self.LABEL}",
-                "--format",
-                f'{{{{.ID}}}} {{{{.Label "{self.LABEL}"}}}}',
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        listing = f'{{{{.ID}}}} {{{{.Label "{self.LABEL}"}}}}'
+        command = [
+            "docker",
+            "ps",
+            "--no-trunc",
+            "--filter",
+            f"label={self.LABEL}",
+            "--format",
+            listing,
+        ]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.SubprocessError):  # (no engine: nothing to count)
+            return {}
         return dict(line.split() for line in done.stdout.splitlines() if len(line.split()) == 2)
 
     def host_of(self, group: str, hosts: dict[str, str]) -> str:

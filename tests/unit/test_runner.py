@@ -194,3 +194,8 @@ def test_a_labs_cpu_is_what_its_containers_used_during_the_run():
     hosts.last = {"host": 8.0, "server": 2.5, "stale": 7.0, "other": 4.0}
     hosts.owner = {"host": "schoolhub-hub-debian13", "server": "schoolhub-hub-debian13"}
     assert hosts.of("schoolhub-hub-debian13") == 5.5
+
+
+def test_without_a_docker_engine_there_are_no_hosts_to_count(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # (no docker command: the run goes on)
+    assert runner.HostsCpu.__new__(runner.HostsCpu).hosts() == {}
