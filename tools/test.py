@@ -326,8 +326,9 @@ class HostsCpu:
     def sample(self) -> None:
         hosts = self.hosts()
         self.owner.update(hosts)
+        v1 = self.V1.is_dir()  # (v2: only the hosts' own groups, owned already)
         for group, seconds in self.usage().items():
-            if group not in self.owner and self.V1.is_dir() and (lab := self.host_of(group, hosts)):
+            if v1 and group not in self.owner and (lab := self.host_of(group, hosts)):
                 self.owner[group] = lab
             self.last[group] = seconds
 

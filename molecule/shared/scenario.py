@@ -102,6 +102,13 @@ def site_image(host) -> str:
     return settings["spawner"]["image"]
 
 
+# A profile with an image of its own (https and swarm scenarios): the school's
+# image under a second name, which no registry has, so a host has it only where
+# a test tags it.
+PROFILE_IMAGE = "schoolhub-test/r-notebook:1"
+PROFILES_WITH_ITS_OWN_IMAGE = [{"name": "standard"}, {"name": "r", "image": PROFILE_IMAGE}]
+
+
 def playbook(name: str, *extra_vars: str, inventories=(), diff=False, verbosity=0):
     """The command and environment that run one of the real playbooks with the
     scenario's own inventory (and `inventories` added to it)."""

@@ -19,7 +19,16 @@ from urllib.parse import quote as quote_url
 
 import pytest
 import requests
-from conftest import ARTIFACTS, changed_tasks, changes, container, run_playbook, site_image
+from conftest import (
+    ARTIFACTS,
+    PROFILE_IMAGE,
+    PROFILES_WITH_ITS_OWN_IMAGE,
+    changed_tasks,
+    changes,
+    container,
+    run_playbook,
+    site_image,
+)
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from schoolhub.lab.browser import sign_in_to_jupyterlab
@@ -144,13 +153,14 @@ def test_a_profile_starts_its_own_image_and_the_run_changes_nothing_else(host):
     The scenario's idempotence check: its site.yml changes the hub's settings
     and so the hub, nothing else (there is no separate run). Runs next to last
     (conftest.LAST): the last test's site.yml puts the inventory's profiles back."""
-    host.check_output(f"docker tag {site_image(host)} schoolhub-test/r-notebook:1")
-    profiles = [{"name": "standard"}, {"name": "r", "image": "schoolhub-test/r-notebook:1"}]
-    done = run_playbook("site.yml", json.dumps({"jupyterhub_profiles": profiles}))
+    host.check_output(f"docker tag {site_image(host)} {PROFILE_IMAGE}")
+    done = run_playbook(
+        "site.yml", json.dumps({"jupyterhub_profiles": PROFILES_WITH_ITS_OWN_IMAGE})
+    )
     hub_changes = {"jupyterhub : Write the hub configuration", "jupyterhub : Run the hub"}
     assert changes(done.stdout) == {NAME: hub_changes}, changed_tasks(done.stdout)[-3000:]
     running(host, "grace", "r")
-    assert limits(host, "grace")[0] == "schoolhub-test/r-notebook:1"
+    assert limits(host, "grace")[0] == PROFILE_IMAGE
     stopped(host, "grace")
 
 

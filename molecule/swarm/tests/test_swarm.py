@@ -16,6 +16,8 @@ import time
 import requests
 from conftest import (
     EPHEMERAL,
+    PROFILE_IMAGE,
+    PROFILES_WITH_ITS_OWN_IMAGE,
     W1,
     W2,
     changed_tasks,
@@ -30,12 +32,7 @@ from conftest import (
 from schoolhub.lab import client
 
 W3 = "schoolhub-swarm-w3"
-# A profile with an image of its own: the school's image under a second name,
-# which no registry has (so a worker has it only when a test tags it there).
-R_IMAGE = "schoolhub-test/r-notebook:1"
-PROFILES = json.dumps(
-    {"jupyterhub_profiles": [{"name": "standard"}, {"name": "r", "image": R_IMAGE}]}
-)
+PROFILES = json.dumps({"jupyterhub_profiles": PROFILES_WITH_ITS_OWN_IMAGE})
 STUDENTS = ["ada", "grace", "alan", "katherine"]
 
 
@@ -263,29 +260,29 @@ def test_draining_a_worker_moves_its_homes_and_keeps_the_files(running, host):
     assert read(linus, "notes.txt") == "moved with me"
 
 
-def tag_r_image(host, worker, names) -> None:
+def tag_profile_image(host, worker, names) -> None:
     """The profile's image on these workers, and on no other."""
     image = site_image(host)
     for name in (W1, W2, W3):
         node = worker(name)
-        node.run(f"docker image rm {R_IMAGE}")
+        node.run(f"docker image rm {PROFILE_IMAGE}")
         if name in names:
-            node.check_output(f"docker tag {image} {R_IMAGE}")
+            node.check_output(f"docker tag {image} {PROFILE_IMAGE}")
 
 
 @same_on_every_release
 def test_a_profile_whose_image_a_worker_lacks_stops_site_yml_naming_each_one(host, worker):
-    tag_r_image(host, worker, [W1])
+    tag_profile_image(host, worker, [W1])
     hub = container(host, "jupyterhub")
     done = run_playbook("site.yml", PROFILES, inventories=with_third_worker(), check=False)
     output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 2, output[-3000:]
     # (Ansible prints the message twice: the task's error, and its result.)
     lacking = set(re.findall(r"image (\S+) is not on (\S+) and could not be pulled", output))
-    assert lacking == {(R_IMAGE, W2), (R_IMAGE, W3)}, output[-3000:]
+    assert lacking == {(PROFILE_IMAGE, W2), (PROFILE_IMAGE, W3)}, output[-3000:]
     assert "The hub is unchanged" in output
     assert container(host, "jupyterhub")["Id"] == hub["Id"]
-    assert not host.file("/etc/schoolhub/schoolhub.yaml").contains(R_IMAGE)
+    assert not host.file("/etc/schoolhub/schoolhub.yaml").contains(PROFILE_IMAGE)
 
 
 @same_on_every_release
@@ -293,7 +290,7 @@ def test_with_homes_on_nfs_files_follow_a_user_to_another_node(running, host, wo
     # (No quota there: the NFS server would have to keep it.) Every worker has
     # the profile's image now: the same run offers it (the next test).
     homes_on_nfs = ("jupyterhub_homes_on_nfs=true", "jupyterhub_home_quota=")
-    tag_r_image(host, worker, [W1, W2, W3])
+    tag_profile_image(host, worker, [W1, W2, W3])
     run_playbook("site.yml", *homes_on_nfs, PROFILES, inventories=with_third_worker())
     running("grace").stop()  # her server still had her volume; the next start gets the share
     grace = running("grace")
@@ -319,7 +316,7 @@ def test_a_student_chooses_the_profile_and_gets_its_image_on_a_worker(running, h
     assert alan.api("POST", "/users/alan/server", json={"profile": "r"}).status_code in (201, 202)
     alan.wait_ready()
     spec = service(host, "alan")["Spec"]["TaskTemplate"]["ContainerSpec"]
-    assert spec["Image"].split("@")[0] == R_IMAGE
+    assert spec["Image"].split("@")[0] == PROFILE_IMAGE
     assert node_of(host, "alan") in (W1, W2)  # (W3 is drained)
     alan.stop()
 
