@@ -270,9 +270,9 @@ class HostsCpu:
     V1 = Path("/sys/fs/cgroup/cpuacct/docker")
 
     def __init__(self):
+        self.owner: dict[str, str] = {}  # cgroup id -> lab
         self.start: dict[str, float] = self.usage()  # cgroup id -> seconds, before the run
         self.last: dict[str, float] = {}
-        self.owner: dict[str, str] = {}  # cgroup id -> lab
 
     def usage(self) -> dict[str, float]:
         """CPU seconds of every container's control group (v1), or of the
@@ -556,16 +556,36 @@ def count(report: Path) -> tuple[int, int, int]:
     return total - failed - skipped, failed, skipped
 
 
+def failures(report: Path) -> list[str]:
+    """Each failed test of one JUnit report: its name and its message's first line."""
+    said = []
+    for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314 (our own)
+        for bad in [*case.findall("failure"), *case.findall("error")]:
+            message = (bad.get("message") or bad.text or "").strip().splitlines()
+            name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+            said.append(f"{name}: {message[0][:200] if message else '(no message)'}")
+    return said
+
+
+SHOWN = 12  # failed tests named at the end (a CI log's tail is what people see)
+
+
 def summary(directory: Path, since: float = 0) -> int:
-    """Print the counts of every report written since `since` (a time stamp) and
-    the closing line; 1 when anything failed or none ran."""
+    """Print the counts of every report written since `since` (a time stamp), the
+    failed tests by name, and the closing line; 1 when anything failed or none ran."""
     passed = failed = skipped = 0
+    named: list[str] = []
     for report in sorted(directory.glob("*.xml")):
         if report.stat().st_mtime < since:
             continue  # an earlier run's
         p, f, s = count(report)
         print(f"  {report.stem}: {p} passed, {f} failed, {s} skipped")
         passed, failed, skipped = passed + p, failed + f, skipped + s
+        named += [f"{report.stem}: {line}" for line in failures(report)]
+    for line in named[:SHOWN]:
+        print(f"  FAILED {line}")
+    if len(named) > SHOWN:
+        print(f"  ... and {len(named) - SHOWN} more (build/reports/*.xml)")
     print(f"tests: {passed} passed, {failed} failed, {skipped} skipped")
     if passed + failed == 0:
         print("no test ran: treat as a failure")

@@ -23,6 +23,23 @@ def test_counts_are_added_up(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == "tests: 5 passed, 2 failed, 1 skipped"
 
 
+def test_failed_tests_are_named_before_the_closing_line(tmp_path, capsys):
+    (tmp_path / "hub.xml").write_text(
+        '<testsuite tests="3" failures="1" errors="1" skipped="0">'
+        '<testcase classname="test_swarm" name="test_ok"/>'
+        '<testcase classname="test_swarm" name="test_profile">'
+        '<failure message="assert 500 == 201&#10;more">trace</failure></testcase>'
+        '<testcase classname="test_nfs" name="test_mount"><error>OSError: boom</error></testcase>'
+        "</testsuite>"
+    )
+    assert runner.summary(tmp_path) == 1
+    assert capsys.readouterr().out.splitlines()[-3:] == [
+        "  FAILED hub: test_swarm::test_profile: assert 500 == 201",
+        "  FAILED hub: test_nfs::test_mount: OSError: boom",
+        "tests: 1 passed, 2 failed, 0 skipped",
+    ]
+
+
 def test_no_test_at_all_is_a_failure(tmp_path, capsys):
     assert runner.summary(tmp_path) == 1
     assert "no test ran" in capsys.readouterr().out
