@@ -209,6 +209,7 @@ class Machine:
         self.over = threading.Event()
         self.thread = threading.Thread(target=self.sample, daemon=True)
         self.hosts = HostsCpu()
+        self.outside = Outside()
 
     @staticmethod
     def cpu() -> tuple[int, int]:
@@ -243,6 +244,10 @@ class Machine:
         self.over.set()
         self.thread.join(timeout=10)
 
+    def seconds(self) -> float:
+        """CPU seconds the whole machine used while sampled."""
+        return sum(self.busy) * self.EVERY * (os.cpu_count() or 1)
+
     def said(self) -> str:
         if not self.busy:
             return "machine: not sampled"
@@ -251,7 +256,7 @@ class Machine:
         gib = 1024**3
         return (
             f"machine: {os.cpu_count()} CPUs {average:.0%} busy on average "
-            f"({minutes(average * len(self.busy) * self.EVERY * (os.cpu_count() or 1))} of CPU), "
+            f"({minutes(self.seconds())} of CPU), "
             "90 % or more for "
             f"{minutes(saturated)} of {minutes(len(self.busy) * self.EVERY)}; memory used at "
             f"most {self.used / gib:.1f} GiB of {self.memory()[1] / gib:.1f}"
@@ -337,6 +342,68 @@ class HostsCpu:
             seconds - self.start.get(group, 0.0)
             for group, seconds in self.last.items()
             if self.owner.get(group) == lab
+        )
+
+
+class Outside:
+    """CPU seconds spent outside every step's processes and test host, by
+    whom: the machine's Docker engine, the kernel's threads, and containers
+    that were no test host's (short-lived ones, image builds; cgroup v1 keeps
+    a removed container's time in its parent group). Read at the start and the
+    end of the run: what is not here is the rest (processes that exited)."""
+
+    CONTAINERS = Path("/sys/fs/cgroup/cpuacct/docker/cpuacct.usage")
+    ENGINE = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2")
+
+    def __init__(self):
+        self.start = self.now()
+
+    @staticmethod
+    def processes():
+        """(pid, name, parent, CPU seconds, cgroup text) of every process."""
+        tick = os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                text = stat.read_text()
+                name = text[text.index("(") + 1 : text.rindex(")")]
+                fields = text[text.rindex(")") + 2 :].split()
+                cgroup = (stat.parent / "cgroup").read_text()
+                yield (
+                    int(stat.parent.name),
+                    name,
+                    int(fields[1]),
+                    (int(fields[11]) + int(fields[12])) / tick,
+                    cgroup,
+                )
+
+    def now(self) -> dict[str, float]:
+        engine = kernel = 0.0
+        for pid, name, parent, seconds, cgroup in self.processes():
+            if pid == 2 or parent == 2:
+                kernel += seconds
+            elif name in self.ENGINE and "/docker/" not in cgroup:  # the machine's own engine
+                engine += seconds
+        with contextlib.suppress(OSError, ValueError):
+            containers = int(self.CONTAINERS.read_text()) / 1e9
+            return {"engine": engine, "kernel": kernel, "containers": containers}
+        return {"engine": engine, "kernel": kernel}
+
+    def said(self, machine: float, steps: float, hosts: float) -> str:
+        """The line that splits the rest of the machine's CPU seconds."""
+        end = self.now()
+        spent = {key: max(end[key] - self.start.get(key, 0.0), 0.0) for key in end}
+        if "containers" in spent:
+            spent["containers"] = max(spent["containers"] - hosts, 0.0)
+        rest = machine - steps - hosts - sum(spent.values())
+        names = {
+            "engine": "the Docker engine",
+            "kernel": "kernel threads",
+            "containers": "other containers",
+        }
+        parts = [f"{names[key]} {minutes(value)}" for key, value in spent.items()]
+        return (
+            f"CPU outside the chains: {minutes(machine - steps - hosts)}: "
+            f"{', '.join(parts)}, processes that ended {minutes(max(rest, 0.0))}"
         )
 
 
@@ -639,13 +706,16 @@ def main(argv: list[str] | None = None) -> int:
         "CPU of each chain: its steps' own processes (molecule, Ansible, pytest, the"
         " browser) + its test hosts and their containers:"
     )
+    steps = hosts = 0.0
     for chain in selected:
-        own, hosts = (
+        own, its = (
             sum(s.cpu for s in chain.steps),
             machine.hosts.of(chain.lab) if chain.lab else 0,
         )
-        print(f"  {chain.name:18} {minutes(own):>8} + {minutes(hosts):>8} = {minutes(own + hosts)}")
+        steps, hosts = steps + own, hosts + its
+        print(f"  {chain.name:18} {minutes(own):>8} + {minutes(its):>8} = {minutes(own + its)}")
     print(machine.said())
+    print(machine.outside.said(machine.seconds(), steps, hosts))
     return summary(REPORTS, since=stamp)
 
 

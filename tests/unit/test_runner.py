@@ -216,3 +216,28 @@ def test_a_labs_cpu_is_what_its_containers_used_during_the_run():
 def test_without_a_docker_engine_there_are_no_hosts_to_count(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")  # (no docker command: the run goes on)
     assert runner.HostsCpu.__new__(runner.HostsCpu).hosts() == {}
+
+
+def test_the_cpu_outside_the_chains_is_split_by_whom(monkeypatch):
+    """The machine's engine (not an engine inside a test host), the kernel's
+    threads, containers that were no test host's; the rest is what ended."""
+    seen = iter(
+        [
+            [(2, "kthreadd", 0, 1.0, "0::/"), (9, "dockerd", 1, 10.0, "2:cpuacct:/")],
+            [
+                (2, "kthreadd", 0, 3.0, "0::/"),
+                (40, "kworker/0:1", 2, 4.0, "0::/"),
+                (9, "dockerd", 1, 70.0, "2:cpuacct:/"),
+                (77, "dockerd", 60, 500.0, "2:cpuacct:/docker/abc"),  # a test host's own
+                (88, "python3", 1, 900.0, "2:cpuacct:/"),
+            ],
+        ]
+    )
+    monkeypatch.setattr(runner.Outside, "processes", staticmethod(lambda: next(seen)))
+    monkeypatch.setattr(runner.Outside, "CONTAINERS", Path("/nonexistent"))
+    outside = runner.Outside()
+    said = outside.said(machine=600.0, steps=300.0, hosts=200.0)
+    assert said == (
+        "CPU outside the chains: 1m40s: the Docker engine 1m00s, kernel threads 0m06s,"
+        " processes that ended 0m34s"
+    )
