@@ -205,6 +205,7 @@ class Machine:
 
     def __init__(self):
         self.busy: list[float] = []  # each sample's share of all CPUs busy
+        self.stolen_before = 0.0
         self.used = 0  # bytes of memory in use, the most seen
         self.over = threading.Event()
         self.thread = threading.Thread(target=self.sample, daemon=True)
@@ -225,7 +226,15 @@ class Machine:
         total, available = (int(info[k].split()[0]) * 1024 for k in ("MemTotal", "MemAvailable"))
         return total - available, total
 
+    @staticmethod
+    def stolen() -> float:
+        """CPU seconds since boot the hypervisor gave to other machines
+        (counted as busy: this machine waited for them)."""
+        fields = Path("/proc/stat").read_text().split("\n")[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
+
     def sample(self) -> None:
+        self.stolen_before = self.stolen()
         busy, total = self.cpu()
         while not self.over.wait(self.EVERY):
             if len(self.busy) % (HostsCpu.EVERY // self.EVERY) == 0:
@@ -256,7 +265,8 @@ class Machine:
         gib = 1024**3
         return (
             f"machine: {os.cpu_count()} CPUs {average:.0%} busy on average "
-            f"({minutes(self.seconds())} of CPU), "
+            f"({minutes(self.seconds())} of CPU, of which stolen by the hypervisor"
+            f" {minutes(self.stolen() - self.stolen_before)}), "
             "90 % or more for "
             f"{minutes(saturated)} of {minutes(len(self.busy) * self.EVERY)}; memory used at "
             f"most {self.used / gib:.1f} GiB of {self.memory()[1] / gib:.1f}"

@@ -192,6 +192,7 @@ def test_the_machine_line_says_how_busy_the_cpus_and_memory_were(monkeypatch):
     said = machine.said()
     assert all(0 <= b <= 1 for b in machine.busy) and len(machine.busy) >= 3, machine.busy
     assert said.startswith(f"machine: {runner.os.cpu_count()} CPUs ") and " GiB of " in said
+    assert ", of which stolen by the hypervisor 0m" in said
     assert 0 < machine.used < machine.memory()[1]
 
 
