@@ -121,7 +121,7 @@ def playbook(name: str, *extra_vars: str, inventories=(), diff=False, verbosity=
 
 
 def run_playbook(
-    name: str, *extra_vars: str, check=True, timeout=900, **options
+    name: str, *extra_vars: str, check=True, timeout=1800, **options
 ) -> subprocess.CompletedProcess:
     """Run one of the real playbooks (see `playbook`); fail loudly unless `check` is off."""
     command, env = playbook(name, *extra_vars, **options)
