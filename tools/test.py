@@ -213,9 +213,15 @@ class Machine:
         self.outside = Outside()
 
     @staticmethod
-    def cpu() -> tuple[int, int]:
+    def jiffies() -> list[int]:
+        """The all-CPUs line of /proc/stat: user, nice, system, idle, iowait,
+        irq, softirq, steal, ... since boot."""
+        return [int(f) for f in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+
+    @classmethod
+    def cpu(cls) -> tuple[int, int]:
         """(busy, total) jiffies of all CPUs since boot."""
-        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        fields = cls.jiffies()
         idle = fields[3] + fields[4]  # idle, iowait
         return sum(fields) - idle, sum(fields)
 
@@ -226,12 +232,12 @@ class Machine:
         total, available = (int(info[k].split()[0]) * 1024 for k in ("MemTotal", "MemAvailable"))
         return total - available, total
 
-    @staticmethod
-    def stolen() -> float:
+    @classmethod
+    def stolen(cls) -> float:
         """CPU seconds since boot the hypervisor gave to other machines
         (counted as busy: this machine waited for them)."""
-        fields = Path("/proc/stat").read_text().split("\n")[0].split()
-        return int(fields[8]) / os.sysconf("SC_CLK_TCK") if len(fields) > 8 else 0.0
+        fields = cls.jiffies()
+        return fields[7] / os.sysconf("SC_CLK_TCK") if len(fields) > 7 else 0.0
 
     def sample(self) -> None:
         self.stolen_before = self.stolen()
@@ -362,7 +368,7 @@ class Outside:
     a removed container's time in its parent group). Read at the start and the
     end of the run: what is not here is the rest (processes that exited)."""
 
-    CONTAINERS = Path("/sys/fs/cgroup/cpuacct/docker/cpuacct.usage")
+    CONTAINERS = HostsCpu.V1 / "cpuacct.usage"  # (every container's, with cgroup v1)
     ENGINE = ("dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v2")
 
     def __init__(self):
