@@ -81,6 +81,7 @@ def test_the_base_is_slim_as_debians_own_slim_images(tmp_path):
         "var/cache/apt/archives/bash_5.2_amd64.deb",
     ]
     (tmp_path / "etc/dpkg/dpkg.cfg.d").mkdir(parents=True)
+    (tmp_path / "etc/apt/apt.conf.d").mkdir(parents=True)
     for path in kept + gone:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         if not path.endswith("/"):
@@ -91,3 +92,7 @@ def test_the_base_is_slim_as_debians_own_slim_images(tmp_path):
     # ...and dpkg leaves them out of every package installed later.
     rules = (tmp_path / "etc/dpkg/dpkg.cfg.d/slim").read_text()
     assert "path-exclude /usr/share/locale/*" in rules
+    # ...and apt keeps none of the packages it downloads later.
+    apt = (tmp_path / "etc/apt/apt.conf.d/docker-clean").read_text()
+    assert 'Dir::Cache::pkgcache "";' in apt
+    assert "rm -f /var/cache/apt/archives/*.deb" in apt

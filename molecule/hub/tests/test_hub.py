@@ -5,7 +5,7 @@ import shlex
 import time
 
 import requests
-from conftest import container, run_playbook, same_on_every_release
+from conftest import container, on_the_shorter_chain, run_playbook, same_on_every_release
 
 from schoolhub.lab import client
 
@@ -162,3 +162,16 @@ def test_secrets_are_not_world_readable(host):
     assert (secrets.user, secrets.mode) == ("root", 0o700)
     for name in ("cookie_secret", "crypt_key", "proxy_auth_token", "github_client_secret"):
         assert host.file(f"/etc/schoolhub/secrets/{name}").mode == 0o600
+
+
+@on_the_shorter_chain
+def test_no_image_carries_the_packages_apt_downloaded(host):
+    """Built on a base that keeps them, each image carried its .deb files
+    (100-126 MB, loaded on every host): any layer of any image or container."""
+    listed = host.run(
+        "timeout 300 find /var/lib/docker/overlay2 -path '*/diff/var/cache/apt/*'"
+        " \\( -name '*.deb' -o -name '*.bin' \\) -type f"
+    )
+    assert listed.rc == 0, listed.stderr
+    assert host.run("ls /var/lib/docker/overlay2 | wc -l").stdout.strip() != "0"
+    assert listed.stdout.split() == []
