@@ -6,6 +6,7 @@ Playwright's own browser downloads are never used: CHROMIUM is the system's.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,21 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def snap(page, path: Path) -> None:
+    """A screenshot for whoever reads the test's artifacts, never the test's
+    outcome: Chromium on a loaded machine sometimes answers "Unable to capture
+    screenshot" (and Playwright's error then hid the failure it was taken for)."""
+    from playwright.sync_api import Error
+
+    for attempt in (1, 2):
+        try:
+            page.screenshot(path=str(path), timeout=30_000)
+            return
+        except Error as error:
+            print(f"screenshot {path.name}, attempt {attempt}: {str(error).splitlines()[0]}")
+            time.sleep(1)
 
 
 @dataclass
@@ -77,13 +93,13 @@ def sign_in_to_jupyterlab(
                 page.get_by_role("button", name="Start").click()
             page.wait_for_url(lab, timeout=300_000)
             page.locator(".jp-Launcher").first.wait_for(timeout=120_000)
-            page.screenshot(path=str(screenshot))
+            snap(page, screenshot)
             headers = first.all_headers() if first else {}
             landing = Landing(page.title(), context.cookies(), headers, profiles)
             landing.then = then(page) if then else None
             return landing
         except Exception:
-            page.screenshot(path=str(screenshot.with_name(f"{screenshot.stem}-failure.png")))
+            snap(page, screenshot.with_name(f"{screenshot.stem}-failure.png"))
             raise
         finally:
             browser.close()
