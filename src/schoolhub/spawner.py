@@ -11,13 +11,14 @@ that holds their home volume.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ClassVar
 
-from docker.errors import APIError, NotFound
+from docker.errors import APIError, DockerException, NotFound
 from docker.types import Mount, ServiceMode
 from dockerspawner import DockerSpawner, SwarmSpawner
 from tornado import web
@@ -67,14 +68,38 @@ DOCKER_CALLS = 8
 class Refused(web.HTTPError):
     """A start that cannot happen, as an HTTP error: the hub shows its message
     to the user (on the spawn page and in the API's answer) instead of
-    "Internal Server Error"."""
+    "Internal Server Error", and again on the page of a user who comes back
+    (JupyterHub shows a failed start's `jupyterhub_message` there)."""
 
     def __init__(self, status: int, message: str):
         super().__init__(status, "%s", message)
-        self.message = message
+        self.message = self.jupyterhub_message = message
 
     def __str__(self) -> str:
         return self.message
+
+
+class NotStarted(Refused):
+    """Docker, or a share, refused a start (a host's disk too full for a new
+    home, an image gone, a share that does not answer): the user reads why, as
+    JupyterHub shows a start that fails later, instead of "Internal Server Error"."""
+
+    def __init__(self, user: str, error: Exception):
+        reason = error.explanation if isinstance(error, APIError) and error.explanation else error
+        super().__init__(
+            503, f"{user}'s server could not start ({reason}). Ask a TA: the hub's log has more."
+        )
+
+
+@contextlib.contextmanager
+def telling_why(spawner):
+    """Docker's and the shares' errors inside as NotStarted; the hub's log
+    keeps the whole error, with its traceback, as before."""
+    try:
+        yield
+    except (DockerException, RuntimeError) as error:
+        spawner.log.exception("%s's server could not start", spawner.user.name)
+        raise NotStarted(spawner.user.name, error) from error
 
 
 class SchoolSpawner(Configurable):
@@ -283,8 +308,9 @@ class SchoolSpawner(Configurable):
         ta = self.is_ta()
         self.mem_limit, self.cpu_limit = self.limits(ta, profile)
         self.image = profile.get("image") or self._image
-        self.volumes = {**self.volumes_for(ta), **await self.team_volumes()}
-        return await super().start()
+        with telling_why(self):
+            self.volumes = {**self.volumes_for(ta), **await self.team_volumes()}
+            return await super().start()
 
     def get_env(self):
         env = super().get_env()
@@ -581,11 +607,13 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
 
     async def start(self):
         self.extra_container_spec = {**self.extra_container_spec, **self.hardening(self.sudo())}
-        self.node = await self.place()
+        with telling_why(self):
+            self.node = await self.place()
         SchoolSwarmSpawner.starting[self.node] += 1  # no await since the choice
         try:
             if self.homes_share:
-                await self.make_home()
-            return await super().start()
+                with telling_why(self):
+                    await self.make_home()
+            return await super().start()  # SchoolSpawner's: it tells why too
         finally:
             SchoolSwarmSpawner.starting[self.node] -= 1

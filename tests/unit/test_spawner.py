@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -470,6 +471,58 @@ def test_a_team_folder_that_cannot_be_made_stops_the_start_with_the_reason(tmp_p
     (tmp_path / "file").write_text("")
     with pytest.raises(RuntimeError, match=f"could not make {tmp_path}/file/x: mkdir: "):
         asyncio.run(spawner.make_directory(f"{tmp_path}/file/x"))
+
+
+# --- A start that Docker or a share refuses ----------------------------------------
+
+# What Docker (20.10) answers when the homes' plugin has no room for a new home.
+NO_ROOM = (
+    "create schoolhub-home-ada: no room for a new 256.0M home on vm: 2.0G free, "
+    "and 1.0G stays free for the host"
+)
+
+
+def test_a_start_docker_refuses_tells_the_user_why_not_internal_server_error(monkeypatch, caplog):
+    from docker.errors import APIError
+
+    async def refused(self):
+        raise APIError("500 Server Error: Internal Server Error", explanation=NO_ROOM)
+
+    monkeypatch.setattr(DockerSpawner, "start", refused)
+    with pytest.raises(Refused) as told, caplog.at_level("ERROR"):
+        asyncio.run(profiled().start())
+    expected = f"ada's server could not start ({NO_ROOM}). Ask a TA: the hub's log has more."
+    assert (told.value.status_code, str(told.value)) == (503, expected)
+    assert told.value.jupyterhub_message == expected  # (the page of a user who comes back)
+    # The hub's log has the whole error, with Docker's call and its traceback.
+    assert caplog.records[-1].message == "ada's server could not start"
+    assert "500 Server Error: Internal Server Error" in caplog.text
+
+
+def test_a_home_the_nfs_share_refuses_tells_the_user_why(monkeypatch):
+    async def make_home(self):
+        raise RuntimeError("could not make /mnt/schoolhub/homes/ada: mkdir: Permission denied")
+
+    monkeypatch.setattr(SchoolSwarmSpawner, "make_home", make_home)
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=[])
+    spawner = SchoolSwarmSpawner(user=ada, homes_share="/mnt/schoolhub/homes")
+    with pytest.raises(Refused) as told:
+        asyncio.run(spawner.start())
+    assert str(told.value).startswith(
+        "ada's server could not start (could not make /mnt/schoolhub/homes/ada: mkdir: "
+        "Permission denied). Ask a TA"
+    )
+    assert SchoolSwarmSpawner.starting[""] == 0  # its place is given back
+
+
+def test_a_refusal_of_our_own_reaches_the_user_unchanged(monkeypatch):
+    none_ready, no_servers = asyncio.sleep(0, []), asyncio.sleep(0, Counter())
+    monkeypatch.setattr(SchoolSwarmSpawner, "nodes", lambda self: none_ready)
+    monkeypatch.setattr(SchoolSwarmSpawner, "servers_per_node", lambda self: no_servers)
+    ada = SimpleNamespace(name="ada", id=1, admin=False, groups=[])
+    with pytest.raises(Refused) as told:
+        asyncio.run(SchoolSwarmSpawner(user=ada).start())
+    assert str(told.value) == "no Swarm node is ready to run servers"
 
 
 def test_a_class_calls_docker_side_by_side_up_to_the_limit(monkeypatch):

@@ -3,7 +3,9 @@ proxy restarts, the hub host reboots. Each comes back by itself; running
 servers (but a rebooted host's), their files and routes survive, and a
 signed-in student goes on working. Before the tests that change settings."""
 
+import html
 import os
+import re
 import subprocess
 import time
 
@@ -52,6 +54,47 @@ def test_routes_come_back_by_themselves_after_a_proxy_restart(running, host):
     print(f"grace's server answered again {time.monotonic() - restarted:.0f}s after the restart")
     answer = requests.get(f"{grace.url}/user/grace/api/contents", headers=grace.headers, timeout=30)
     assert answer.status_code == 200
+
+
+# The homes' plugin as systemd runs it, for a while with another reserve.
+HOMES_PLUGIN = "schoolhub-homes"
+FOR_A_WHILE = f"/run/systemd/system/{HOMES_PLUGIN}.service.d/test.conf"
+
+
+@same_on_every_release
+def test_a_start_docker_refuses_tells_the_student_why_and_the_next_one_works(hub_url, host):
+    """The host's disk is too full for a new home (the homes' plugin keeps a
+    reserve free for the host): a new student is told why, on the page the
+    sign-in lands on, when they come back, and through the API; not "500:
+    Internal Server Error". Once there is room, the same student starts."""
+    pid = host.check_output(f"systemctl show -P MainPID {HOMES_PLUGIN}")
+    command = host.check_output(f"tr '\\0' ' ' < /proc/{pid}/cmdline").strip()
+    full = re.sub(r"--reserve \d+", f"--reserve {1 << 60}", command)
+    assert full != command, command
+    restart = f"systemctl daemon-reload && systemctl restart {HOMES_PLUGIN}"
+    host.run_expect([0], f"mkdir -p {os.path.dirname(FOR_A_WHILE)}")
+    host.run_expect([0], f"printf '[Service]\\nExecStart=\\nExecStart={full}\\n' > {FOR_A_WHILE}")
+    host.run_expect([0], restart)
+    why = "linus's server could not start (create schoolhub-home-linus: "
+    full_disk = "no room for a new 256.0M home on "  # (the plugin's words, through Docker)
+    try:
+        signin = client.sign_in(hub_url, "linus")  # a first sign-in starts the server
+        assert signin.page.status_code == 503, signin.page.text[-2000:]
+        landed = html.unescape(signin.page.text)
+        assert why in landed and full_disk in landed, landed[-2000:]
+        back = signin.session.get(f"{hub_url}/user/linus/", timeout=30)
+        assert (back.status_code, why in html.unescape(back.text)) == (503, True)
+        linus = client.Hub(hub_url, signin, "linus")
+        answer = linus.api("POST", "/users/linus/server")
+        message = answer.json()["message"]
+        assert (answer.status_code, message[: len(why)], full_disk in message) == (503, why, True)
+        assert not linus.user()["servers"]
+        assert host.run("docker volume inspect schoolhub-home-linus").rc == 1
+    finally:
+        host.run_expect([0], f"rm -f {FOR_A_WHILE} && {restart}")
+    linus.start()
+    linus.wait_ready()
+    assert container(host, "jupyter-linus")["State"]["Running"]
 
 
 def test_a_rebooted_hub_host_comes_back_in_order_and_the_next_run_changes_nothing(
