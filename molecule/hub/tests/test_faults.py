@@ -9,6 +9,7 @@ import re
 import subprocess
 import time
 
+import pytest
 import requests
 from conftest import (
     container,
@@ -19,7 +20,7 @@ from conftest import (
     unchanged,
 )
 
-from schoolhub.lab import client, hosts
+from schoolhub.lab import bench, client, hosts
 
 HOST = f"schoolhub-hub-host-{os.environ.get('HOST_OS', 'debian13')}"
 
@@ -78,9 +79,22 @@ def test_a_start_docker_refuses_tells_the_student_why_and_the_next_one_works(hub
     why = "linus's server could not start (create schoolhub-home-linus: "
     full_disk = "no room for a new 256.0M home on "  # (the plugin's words, through Docker)
     try:
-        signin = client.sign_in(hub_url, "linus")  # a first sign-in starts the server
-        assert signin.page.status_code == 503, signin.page.text[-2000:]
+        # A first sign-in starts the server and lands on its progress page,
+        # whose stream ends with the failure (or on the error page, when the
+        # start failed before the hub answered).
+        signin = client.sign_in(hub_url, "linus")
         landed = html.unescape(signin.page.text)
+        if signin.page.status_code != 503:
+            assert "/hub/spawn-pending/linus" in signin.page.url, signin.page.url
+            xsrf = signin.session.cookies.get("_xsrf", path="/hub/") or ""
+            with pytest.raises(client.HubError) as failed:
+                bench.progress(
+                    signin.session,
+                    f"{hub_url}/hub/api/users/linus/server/progress?_xsrf={xsrf}",
+                    {"X-XSRFToken": xsrf, "Accept": "text/event-stream"},
+                    time.monotonic() + 60,
+                )
+            landed = str(failed.value)
         assert why in landed and full_disk in landed, landed[-2000:]
         back = signin.session.get(f"{hub_url}/user/linus/", timeout=30)
         assert (back.status_code, why in html.unescape(back.text)) == (503, True)
