@@ -607,13 +607,12 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
 
     async def start(self):
         self.extra_container_spec = {**self.extra_container_spec, **self.hardening(self.sudo())}
-        with telling_why(self):
+        with telling_why(self):  # (SchoolSpawner's start tells why on its own)
             self.node = await self.place()
-        SchoolSwarmSpawner.starting[self.node] += 1  # no await since the choice
-        try:
-            if self.homes_share:
-                with telling_why(self):
+            SchoolSwarmSpawner.starting[self.node] += 1  # no await since the choice
+            try:
+                if self.homes_share:
                     await self.make_home()
-            return await super().start()  # SchoolSpawner's: it tells why too
-        finally:
-            SchoolSwarmSpawner.starting[self.node] -= 1
+                return await super().start()
+            finally:
+                SchoolSwarmSpawner.starting[self.node] -= 1
