@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import signal
@@ -74,6 +75,7 @@ class Step:
     status: str = "not run"
     seconds: float = 0.0
     cpu: float = 0.0  # CPU seconds of the step's own processes (the controller's side)
+    why: list[str] = field(default_factory=list)  # a failed step: the lines that say why
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -529,6 +531,9 @@ class Runner:
 
     def run_step(self, chain: Chain, step: Step, output) -> None:
         log(f"{chain.name}: {step.name} ...")
+        output.flush()
+        path = LOGS / f"{chain.name}.log"
+        start = path.stat().st_size  # (the step's own part of the chain's log)
         output.write(f"\n$ {' '.join(step.command)}\n")
         output.flush()
         env = {**os.environ, **chain.env, "PATH": f"{BIN}:{os.environ['PATH']}", **PLAIN}
@@ -541,7 +546,11 @@ class Runner:
         log(f"{chain.name}: {step.name} {step.status} in {minutes(step.seconds)}")
         if step.status != "passed":
             output.flush()
-            tail = (LOGS / f"{chain.name}.log").read_text(errors="replace").splitlines()[-120:]
+            with path.open("rb") as said:
+                said.seek(start)
+                text = said.read().decode(errors="replace")
+            step.why = why(text)
+            tail = text.splitlines()[-120:]
             print("\n".join(f"  {chain.name} | {line}" for line in tail), flush=True)
 
     def run(self) -> None:
@@ -607,6 +616,35 @@ def run(
     _, status, usage = ended
     process.returncode = code = os.waitstatus_to_exitcode(status)
     return "passed" if code == 0 else f"failed (exit {code})", usage.ru_utime + usage.ru_stime
+
+
+# An Ansible task's failure: its host and result (the default callback's one line).
+ANSIBLE_FAILED = re.compile(r"^(?:fatal|failed): \[([^\]]+)\].*FAILED! => (\{.*\})\s*$")
+# Other lines that say why: pytest's, molecule's, a Python traceback's last line.
+TELLING = re.compile(r"^E\s|CRITICAL|ERROR|[A-Za-z]*Error\b|error:")
+WHY_LINES = 8  # per failed step, at the end of the run (a CI log's tail is what people see)
+
+
+def why(text: str) -> list[str]:
+    """The lines of a failed step's output that say why: each failed Ansible
+    task's host, message and the end of its command's output; else pytest's
+    and molecule's error lines; else the last lines."""
+    said = []
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if failed := ANSIBLE_FAILED.match(line):
+            try:
+                result = json.loads(failed[2])
+            except ValueError:
+                said.append(line)
+                continue
+            said.append(f"{failed[1]}: {result.get('msg', '')}")
+            for key in ("stderr", "stdout"):
+                if tail := str(result.get(key) or "").strip().splitlines()[-3:]:
+                    said += tail
+                    break
+    said = said or [line for line in lines if TELLING.search(line)] or lines[-5:]
+    return [line[:300] for line in said[:WHY_LINES]]
 
 
 def write_stages(selected: list[Chain], path: Path) -> None:
@@ -732,6 +770,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {chain.name:18} {minutes(own):>8} + {minutes(its):>8} = {minutes(own + its)}")
     print(machine.said())
     print(machine.outside.said(machine.seconds(), steps, hosts))
+    for chain in selected:
+        for step in chain.steps:
+            if step.why:
+                print(f"why {chain.name}::{step.name} {step.status} ({LOGS}/{chain.name}.log):")
+                print("\n".join(f"  | {line}" for line in step.why))
     return summary(REPORTS, since=stamp)
 
 

@@ -1,4 +1,7 @@
 import json
+import subprocess
+import threading
+import time
 
 import pytest
 
@@ -50,6 +53,51 @@ def test_scenarios_get_the_first_free_subnet():
 def test_a_full_range_is_an_error_that_says_what_to_do():
     with pytest.raises(hosts.images.BuildError, match="make lab-down"):
         hosts.free_subnet(["10.203.0.0/16"])
+
+
+def test_scenarios_made_side_by_side_each_get_a_network(tmp_path, monkeypatch):
+    """Six labs make their networks at once, against an engine that refuses a
+    subnet another network has (as Docker does: 'Pool overlaps'); each gets one."""
+    networks: dict[str, str] = {}  # name -> subnet: the engine's
+    engine = threading.Lock()
+
+    def docker(*args, check=True):
+        time.sleep(0.01)  # (an engine's round trip: the others run meanwhile)
+        return ""  # no network of that name yet
+
+    def taken_subnets():
+        time.sleep(0.01)
+        with engine:
+            return list(networks.values())
+
+    def run(command, **kwargs):
+        name, subnet = command[-1], command[command.index("--subnet") + 1]
+        time.sleep(0.01)
+        with engine:
+            if subnet in networks.values():
+                return subprocess.CompletedProcess(command, 1, "", "Pool overlaps")
+            networks[name] = subnet
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(hosts, "docker", docker)
+    monkeypatch.setattr(hosts, "taken_subnets", taken_subnets)
+    monkeypatch.setattr(hosts.subprocess, "run", run)
+    monkeypatch.setattr(hosts, "NETWORKS_LOCK", tmp_path / "networks.lock")
+    failed = []
+
+    def make(n):
+        try:
+            hosts.create_network(hosts.Lab(name=f"schoolhub-unit{n}", subnet=""))
+        except hosts.images.BuildError as error:
+            failed.append(str(error))
+
+    labs = [threading.Thread(target=make, args=(n,)) for n in range(6)]
+    for lab in labs:
+        lab.start()
+    for lab in labs:
+        lab.join(timeout=30)
+    assert failed == []
+    assert len(set(networks.values())) == 6
 
 
 def test_a_labs_own_settings_go_into_its_inventory(tmp_path, monkeypatch):

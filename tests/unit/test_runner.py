@@ -81,6 +81,39 @@ def test_a_failed_step_stops_its_chain_but_clean_up_runs(run):
     ]
 
 
+CREATE_FAILED = (
+    "TASK [Start one systemd + Docker host per platform] ***\n"
+    "[ERROR]: Task failed: Module failed: non-zero return code\n"
+    'fatal: [localhost]: FAILED! => {"changed": true, "cmd": ["python3"], "msg": '
+    '"non-zero return code", "rc": 1, "stderr": "lab: starting host h\\nlab: error: could not'
+    ' create the network n: Pool overlaps", "stdout": ""}\n'
+    "PLAY RECAP ***\n"
+    "CRITICAL Ansible return code was 2, command was: [...]\n"
+)
+
+
+def test_a_failed_step_says_why_in_its_own_words(run):
+    """What the end of the run prints for a failed step: the failed task's host,
+    message and the end of its command's error output; not an earlier step's."""
+    say = ["python3", "-c", "import sys; print(sys.argv[1], end='')"]
+    earlier = [*say, "ERROR: an earlier step's, which passed"]
+    converge = chain("hub", earlier, [*say, CREATE_FAILED], ["false"])
+    run(converge)
+    assert converge.steps[0].why == []
+    assert converge.steps[1].why == []  # (passed: printing is not failing)
+    assert converge.steps[2].why == ["$ false"]  # no words of its own: its last lines
+    assert runner.why(CREATE_FAILED) == [
+        "localhost: non-zero return code",
+        "lab: starting host h",
+        "lab: error: could not create the network n: Pool overlaps",
+    ]
+
+
+def test_pytests_and_molecules_error_lines_say_why():
+    said = "collected 3 items\n\nE   assert 200 == 503\nCRITICAL Ansible return code was 2\nok"
+    assert runner.why(said) == ["E   assert 200 == 503", "CRITICAL Ansible return code was 2"]
+
+
 def test_a_chain_after_a_failed_step_never_runs_and_counts_as_failed(run):
     first = chain("hub", ["false"])
     second = chain("swarm", ["true"], ["true"], after=["hub:s0"])

@@ -14,11 +14,14 @@ several labs and scenarios live side by side.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import ipaddress
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +82,8 @@ IMAGE_CACHE = ROOT / "build/image-cache"
 # Scenarios' networks: a free /24 of this range each. It must stay clear of the
 # hosts' inner address pools (inventory/test-hosts.yml) and of the labs' subnets.
 NETWORKS = ipaddress.ip_network("10.203.0.0/16")
+# Held while a scenario picks its subnet and makes its network (any checkout's).
+NETWORKS_LOCK = Path(tempfile.gettempdir()) / "schoolhub-networks.lock"
 
 
 # What a lab command reports as one line (no traceback): a build, a command or a wait failed.
@@ -166,10 +171,12 @@ def taken_subnets() -> list[str]:
 
 
 def create_network(lab: Lab) -> None:
-    """The lab's own network: its subnet, or a free /24 of NETWORKS."""
+    """The lab's own network: its subnet, or a free /24 of NETWORKS. Scenarios
+    made side by side choose one at a time (Docker refuses a second network on
+    a subnet another got meanwhile: 'Pool overlaps'; four at once lost so)."""
     if docker("network", "ls", "--quiet", "--filter", f"name=^{lab.name}$"):
         return
-    for _ in range(5):  # scenarios created side by side may pick the same subnet
+    with one_at_a_time(NETWORKS_LOCK, "a free subnet"):
         subnet = lab.subnet or free_subnet(taken_subnets())
         made = subprocess.run(
             ["docker", "network", "create", "--label", lab.label, "--subnet", subnet, lab.name],
@@ -177,11 +184,28 @@ def create_network(lab: Lab) -> None:
             text=True,
             timeout=60,
         )
-        if made.returncode == 0:
-            return
-        if lab.subnet:
-            break
-    raise images.BuildError(f"could not create the network {lab.name}: {made.stderr.strip()}")
+    if made.returncode != 0:
+        raise images.BuildError(f"could not create the network {lab.name}: {made.stderr.strip()}")
+
+
+@contextlib.contextmanager
+def one_at_a_time(path: Path, what: str, seconds: float = 120):
+    """Hold an exclusive lock on `path` (every checkout on this machine shares
+    it), waiting at most `seconds` for whoever holds it."""
+    with path.open("a") as lock:
+        client.wait(lambda: take_lock(lock), seconds, f"the lock on {what} ({path})", every=0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def take_lock(lock) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def run_host(lab: Lab, name: str, image: str, ports: list[str], hostname: str = "") -> None:
@@ -220,12 +244,19 @@ def run_host(lab: Lab, name: str, image: str, ports: list[str], hostname: str = 
     docker(*args, image)
 
 
-def wait_for_systemd(name: str, seconds: int = 120) -> None:
+def wait_for_systemd(name: str, seconds: int = 300) -> None:
+    """Until the host has booted (a loaded machine boots several at once);
+    past `seconds`, the error names the units it still waits for."""
+
     def booted() -> bool:
         state = docker("exec", name, "systemctl", "is-system-running", check=False)
         return state in ("running", "degraded")
 
-    client.wait(booted, seconds, f"systemd to finish booting in {name}")
+    try:
+        client.wait(booted, seconds, f"systemd to finish booting in {name}")
+    except TimeoutError as error:
+        jobs = docker("exec", name, "systemctl", "list-jobs", "--no-legend", check=False)
+        raise TimeoutError(f"{error}; still waiting: {' | '.join(jobs.splitlines()[:5])}") from None
 
 
 def lab_vars(base_image: str, base_archive: Path, state: Path) -> dict:
