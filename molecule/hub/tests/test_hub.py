@@ -20,16 +20,22 @@ def test_student_signs_in_and_gets_jupyterlab(running, hub_url):
 @same_on_every_release
 def test_jupyterlab_asks_a_student_nothing_at_the_first_start(running):
     """No prompt a class would each dismiss, nothing fetched from the internet:
-    JupyterLab's update check is off in the image, and its news are on without
-    asking (they are the hub's announcements: the https scenario's test)."""
+    JupyterLab's update check is off in the image, its news are on without
+    asking (they are the hub's announcements: the https scenario's test), and
+    no kernel to choose (its browser test opens a notebook that names none)."""
     ada = running("ada")
-    setting = "lab/api/settings/@jupyterlab/apputils-extension:notification"
-    answer = requests.get(f"{ada.url}/user/ada/{setting}", headers=ada.headers, timeout=30)
-    assert answer.status_code == 200, answer.text
-    # The image's overrides.json: the schema's defaults, as JupyterLab gets them.
-    schema = answer.json()["schema"]["properties"]
-    defaults = (schema["fetchNews"]["default"], schema["checkForUpdates"]["default"])
-    assert defaults == ("true", False), schema
+
+    def defaults(plugin: str) -> dict:
+        """The image's overrides.json: the schema's defaults, as JupyterLab gets them."""
+        setting = f"lab/api/settings/{plugin}"
+        answer = requests.get(f"{ada.url}/user/ada/{setting}", headers=ada.headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return {k: v.get("default") for k, v in answer.json()["schema"]["properties"].items()}
+
+    notification = defaults("@jupyterlab/apputils-extension:notification")
+    assert (notification["fetchNews"], notification["checkForUpdates"]) == ("true", False)
+    # A notebook that names no kernel starts the default one ("Select Kernel" otherwise).
+    assert defaults("@jupyterlab/notebook-extension:tracker")["autoStartDefaultKernel"] is True
 
 
 @same_on_every_release
