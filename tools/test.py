@@ -620,8 +620,8 @@ def run(
 
 # An Ansible task's failure: its host and result (the default callback's one line).
 ANSIBLE_FAILED = re.compile(r"^(?:fatal|failed): \[([^\]]+)\].*FAILED! => (\{.*\})\s*$")
-# Other lines that say why: pytest's, molecule's, a Python traceback's last line.
-TELLING = re.compile(r"^E\s|CRITICAL|ERROR|[A-Za-z]*Error\b|error:")
+# Other lines that say why: pytest's first, then molecule's, a Python traceback's last line.
+TELLING = (re.compile(r"^E\s"), re.compile(r"CRITICAL|ERROR|[A-Za-z]*Error\b|error:"))
 WHY_LINES = 8  # per failed step, at the end of the run (a CI log's tail is what people see)
 
 
@@ -643,7 +643,9 @@ def why(text: str) -> list[str]:
                 if tail := str(result.get(key) or "").strip().splitlines()[-3:]:
                     said += tail
                     break
-    said = said or [line for line in lines if TELLING.search(line)] or lines[-5:]
+    for telling in TELLING:
+        said = said or [line for line in lines if telling.search(line)]
+    said = said or lines[-5:]
     return [line[:300] for line in said[:WHY_LINES]]
 
 

@@ -110,8 +110,12 @@ def test_a_failed_step_says_why_in_its_own_words(run):
 
 
 def test_pytests_and_molecules_error_lines_say_why():
-    said = "collected 3 items\n\nE   assert 200 == 503\nCRITICAL Ansible return code was 2\nok"
-    assert runner.why(said) == ["E   assert 200 == 503", "CRITICAL Ansible return code was 2"]
+    """pytest's lines first (molecule's come with every failed verify); molecule's
+    when there are none."""
+    pytest_said = "CRITICAL glob failed\ncollected 3 items\nE   assert 200 == 503\nERROR failed"
+    assert runner.why(pytest_said) == ["E   assert 200 == 503"]
+    said = "PLAY RECAP\nCRITICAL Ansible return code was 2\nok"
+    assert runner.why(said) == ["CRITICAL Ansible return code was 2"]
 
 
 def test_a_chain_after_a_failed_step_never_runs_and_counts_as_failed(run):
