@@ -434,6 +434,8 @@ def log(message: str) -> None:
 
 
 def minutes(seconds: float) -> str:
+    """As 1m05s; below zero (samples 5 s apart against exact counts) is 0m00s."""
+    seconds = max(seconds, 0.0)
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
 

@@ -279,3 +279,9 @@ def test_the_cpu_outside_the_chains_is_split_by_whom(monkeypatch):
         "CPU outside the chains: 1m40s: the Docker engine 1m00s, kernel threads 0m06s,"
         " processes that ended 0m34s"
     )
+
+
+def test_times_are_minutes_and_seconds_and_never_below_zero():
+    """A short run's CPU outside the chains can come out a little below zero
+    (the machine is sampled every 5 s, the steps' CPU is exact): 0m00s, not -1m58s."""
+    assert [runner.minutes(s) for s in (65.4, 0, -2)] == ["1m05s", "0m00s", "0m00s"]
