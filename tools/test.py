@@ -630,7 +630,7 @@ WHY_LINES = 8  # per failed step, at the end of the run (a CI log's tail is what
 def why(text: str) -> list[str]:
     """The lines of a failed step's output that say why: each failed Ansible
     task's host, message and the end of its command's output; else pytest's
-    and molecule's error lines; else the last lines."""
+    error lines; else molecule's (and a traceback's last); else the last lines."""
     said = []
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in lines:
