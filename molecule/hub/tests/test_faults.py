@@ -86,14 +86,8 @@ def test_a_start_docker_refuses_tells_the_student_why_and_the_next_one_works(hub
         landed = html.unescape(signin.page.text)
         if signin.page.status_code != 503:
             assert "/hub/spawn-pending/linus" in signin.page.url, signin.page.url
-            xsrf = signin.session.cookies.get("_xsrf", path="/hub/") or ""
             with pytest.raises(client.HubError) as failed:
-                bench.progress(
-                    signin.session,
-                    f"{hub_url}/hub/api/users/linus/server/progress?_xsrf={xsrf}",
-                    {"X-XSRFToken": xsrf, "Accept": "text/event-stream"},
-                    time.monotonic() + 60,
-                )
+                bench.browser_progress(signin.session, hub_url, "linus", time.monotonic() + 60)
             landed = str(failed.value)
         assert why in landed and full_disk in landed, landed[-2000:]
         back = signin.session.get(f"{hub_url}/user/linus/", timeout=30)

@@ -125,6 +125,18 @@ def progress(session: requests.Session, url: str, headers: dict, deadline: float
     raise client.HubError("progress: the stream ended before the server was ready")
 
 
+def browser_progress(session: requests.Session, hub: str, name: str, deadline: float) -> None:
+    """`progress` as the spawn-pending page reads it: the browser's session,
+    with its _xsrf cookie as the argument and header."""
+    xsrf = session.cookies.get("_xsrf", path="/hub/") or ""
+    progress(
+        session,
+        f"{hub}/hub/api/users/{name}/server/progress?_xsrf={xsrf}",
+        {"X-XSRFToken": xsrf, "Accept": "text/event-stream"},
+        deadline,
+    )
+
+
 def until_answers(get, deadline: float) -> None:
     """Call `get` (True when the server answered) every half second until it does."""
     client.wait(get, deadline - time.monotonic(), "an answer within the patience", every=0.5)
@@ -148,15 +160,9 @@ def sign_in_and_start(hub: str, login: str, t0: float, start: Start) -> None:
         # not_running.html): a student would have to press "Launch" again.
         raise client.HubError("landed on 'Server not running' after signing in")
     session = signin.session
-    xsrf = session.cookies.get("_xsrf", path="/hub/") or ""
     start.phase = "progress"
     if f"/user/{name}/" not in page.url:
-        progress(
-            session,
-            f"{hub}/hub/api/users/{name}/server/progress?_xsrf={xsrf}",
-            {"X-XSRFToken": xsrf, "Accept": "text/event-stream"},
-            deadline,
-        )
+        browser_progress(session, hub, name, deadline)
 
     start.phase = "jupyterlab"
     status = f"{hub}/user/{name}/api/status"
