@@ -224,3 +224,55 @@ def test_nothing_a_student_writes_outside_her_home_reaches_the_hosts_disk(runnin
     assert code != 0 and "No space left on device" in output, output
     assert int(server_host.check_output(layer)) - before < 2**20
     assert typed(ada, "rm /tmp/filler && echo freed") == (0, "freed\n")
+
+
+def users_network_address(server_host, container: str) -> str:
+    """A server's address on the users' network (jupyterhub_network)."""
+    template = '{{(index .NetworkSettings.Networks "schoolhub").IPAddress}}'
+    return server_host.check_output(f"docker inspect -f '{template}' {container}")
+
+
+def test_a_students_container_reaches_no_port_of_a_classmates(
+    running, server_of, server_hosts, host
+):
+    """Each server's own firewall (start.sh): no port of a classmate's
+    container answers a student, neither her server's nor a listener she
+    started, on the same host or another; the proxy and the hub still reach
+    every server, on its port only."""
+    ada = running("ada")  # (again: a test before may have stopped her server)
+    arm(*server_of("ada"))
+    ada_node = server_of("ada")[0].backend.get_hostname()
+    classmates = ["grace", "alan", "katherine"]
+    where, targets = {}, {}
+    for login in classmates:
+        running(login)
+        node, container = server_of(login)
+        where[login] = "same host" if node.backend.get_hostname() == ada_node else "another host"
+        # A listener of her own (her notes, a Dask dashboard, a database).
+        node.check_output(
+            f"docker exec -d -u 1000:100 {container} timeout 900 python3 -m http.server 9001"
+        )
+        address = users_network_address(node, container)
+        targets.update({f"{address}:8888": login, f"{address}:9001": login})
+    print(f"classmates seen from ada's host: {where}")
+    # (With workers the hub places each new server on the least busy one.)
+    layouts = {"same host", "another host"} if len(server_hosts) > 1 else {"same host"}
+    assert set(where.values()) == layouts, where
+    found = probe(ada, targets)
+    assert found == dict.fromkeys(targets, "ECONNREFUSED"), (found, where)
+    # The proxy and the hub open each server's port, and no other.
+    for target in targets:
+        address, port = target.split(":")
+        reach = f"import socket; socket.create_connection(('{address}', {port}), 5); print('open')"
+        from_hub = host.run(f'docker exec jupyterhub python3 -c "{reach}"')
+        from_proxy = host.run(
+            "docker exec jupyterhub-proxy node -e \"require('net').connect("
+            f"{port}, '{address}').on('connect', () => {{ console.log('open'); process.exit(0) }})"
+            ".on('error', e => { console.log(e.code); process.exit(1) })\""
+        )
+        expected = "open" if port == "8888" else "ECONNREFUSED"
+        assert from_proxy.stdout.strip() == expected, (target, from_proxy.stdout, from_proxy.stderr)
+        if port == "8888":
+            assert from_hub.stdout.strip() == "open", (target, from_hub.stderr)
+        else:
+            assert "ConnectionRefusedError" in from_hub.stderr, (target, from_hub.stderr)

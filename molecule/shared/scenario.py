@@ -7,6 +7,7 @@ import re
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -38,8 +39,13 @@ def ip(host):
 
 
 @pytest.fixture(scope="module")
-def hub_url(ip):
-    return f"http://{ip}:8000"
+def hub_url(host, ip):
+    """The hub's address by the name in its settings (the proxy's plain port),
+    which this process, and its browsers, find with every name under it at
+    the hub host's address (users' servers with subdomains)."""
+    name = urlsplit(settings(host)["hub"]["public_url"]).hostname
+    client.resolve(name, ip)
+    return f"http://{name}:8000"
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +102,14 @@ def container(host, name) -> dict:
     return json.loads(host.check_output(f"docker inspect {name}"))[0]
 
 
+def settings(host) -> dict:
+    """The hub's settings (schoolhub.yaml) as the role wrote them."""
+    return yaml.safe_load(host.file("/etc/schoolhub/schoolhub.yaml").content_string)
+
+
 def site_image(host) -> str:
     """The school's single-user image, as the hub's settings name it."""
-    settings = yaml.safe_load(host.file("/etc/schoolhub/schoolhub.yaml").content_string)
-    return settings["spawner"]["image"]
+    return settings(host)["spawner"]["image"]
 
 
 # A profile with an image of its own (https and swarm scenarios): the school's

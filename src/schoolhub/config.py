@@ -14,12 +14,14 @@ never in the YAML: they are read from files in `hub.secrets_dir`.
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -36,6 +38,13 @@ DEFAULTS: dict[str, Any] = {
         "container": "jupyterhub",
         # As users type it; https:// makes every cookie Secure (hub's and servers').
         "public_url": "",
+        # Each user's server on a name of its own, <user>.<the public URL's
+        # host>: what a student's server serves never runs with a visitor's
+        # hub session (JupyterHub's subdomain_host). False: one origin for all.
+        "subdomains": True,
+        # The certificates service's port in the hub container, which the TLS
+        # front asks before it gets a certificate for a user's name (0: none).
+        "tls_ask_port": 0,
         "data_dir": "/srv/jupyterhub/data",
         # The SQLite database in it (the role backs it up by this name).
         "database": "jupyterhub.sqlite",
@@ -124,6 +133,11 @@ DEFAULTS: dict[str, Any] = {
         "start_timeout": 600,
         "http_timeout": 180,
         "environment": {},
+        # The users' network's addresses (users_network): the proxy's and the
+        # hub's fixed ones are the only ones that open connections to a server
+        # (its own firewall, set by the image's start.sh before the user's
+        # processes start). "": no fixed addresses, no such firewall.
+        "network_subnet": "",
         "remove_containers": True,
         # Choices on the spawn page (PROFILE below); none: no page, every
         # server as above.
@@ -161,7 +175,15 @@ DEFAULTS: dict[str, Any] = {
 
 # What each leaf must be; the type of the default otherwise.
 NUMBER = (int, float)
+# Our own sizes (spawner.tmp_size, home_quota): read by size_bytes and by
+# Ansible's human_to_bytes, never by a trait; both take "1g" and plain bytes.
 SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$")
+# Memory limits (spawner.mem_limit, admin_mem_limit, a profile's): what
+# JupyterHub's ByteSpecification reads (DockerSpawner.mem_limit). Its unit is
+# upper case and never left out: "1g" or "512" stops the hub (TraitError) or
+# every start that uses it. (It would also read " 1G", "1e3G" or "-1G".)
+MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[KMGT]$")
+MEMORY_FORM = "(K, M, G or T, upper case)"
 # The smallest home quota (ext4's own tables take a few MiB of it).
 MINIMUM_QUOTA = 64 << 20
 
@@ -261,8 +283,11 @@ def profiles(given: list) -> list[dict]:
             )
         if profile["name"] in {p["name"] for p in result}:
             raise ConfigError(f"{where}: the name {profile['name']!r} is used twice")
-        if profile["mem_limit"] and not SIZE_RE.match(profile["mem_limit"]):
-            raise ConfigError(f"{where}: mem_limit {profile['mem_limit']!r} is not a size like 8G")
+        if profile["mem_limit"] and not MEMORY_RE.match(profile["mem_limit"]):
+            raise ConfigError(
+                f"{where}: mem_limit {profile['mem_limit']!r} is not a size like 8G or 512M"
+                f" {MEMORY_FORM}"
+            )
         if profile["cpu_limit"] < 0:
             raise ConfigError(f"{where}: cpu_limit must be 0 (the user's) or more")
         if profile["default"] and profile["admin_only"]:
@@ -301,6 +326,8 @@ def _hub(cfg: dict):
     hub = cfg["hub"]
     if hub["public_url"] and not PUBLIC_URL_RE.match(hub["public_url"]):
         yield f"hub.public_url: {hub['public_url']!r} is not like https://hub.school.example"
+    elif hub["subdomains"]:
+        yield from _subdomain_host(hub["public_url"])
     if hub["ta_role"] not in TA_ROLES:
         yield f"hub.ta_role: must be one of {', '.join(TA_ROLES)}, got {hub['ta_role']!r}"
     elif hub["ta_role"] != "full-admin" and cfg["auth"]["kind"] == "native":
@@ -308,8 +335,29 @@ def _hub(cfg: dict):
             "hub.ta_role: only full-admin with native sign-in (its TAs are the admins who"
             " approve sign-ups); server-admin narrows the GitHub TA teams"
         )
+    if hub["tls_ask_port"] and not hub["subdomains"]:
+        yield "hub.tls_ask_port: only with hub.subdomains (certificates for users' names)"
     if hub["concurrent_spawn_limit"] < 0:
         yield "hub.concurrent_spawn_limit: must be 0 (no limit) or more"
+
+
+def _subdomain_host(public_url: str):
+    """Users' servers live at <user>.<host>: the host must be a name."""
+    if not public_url:
+        yield (
+            "hub.public_url: required with hub.subdomains (each user's server is at"
+            " <user>.<the hub's name>)"
+        )
+        return
+    host = urlsplit(public_url).hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return
+    yield (
+        f"hub.public_url: {public_url!r} is an address; hub.subdomains needs a DNS name"
+        " (users' servers are at <user>.<name>, a wildcard record)"
+    )
 
 
 def _auth(cfg: dict):
@@ -362,13 +410,19 @@ def _spawner(cfg: dict):
     if spawner["pull_policy"] not in ("", "always", "ifnotpresent", "never", "skip"):
         yield f"spawner.pull_policy: unknown policy {spawner['pull_policy']!r}"
     for key in ("mem_limit", "admin_mem_limit"):
-        if spawner[key] and not SIZE_RE.match(str(spawner[key])):
-            yield f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M"
+        if spawner[key] and not MEMORY_RE.match(spawner[key]):
+            yield f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M {MEMORY_FORM}"
     if not SIZE_RE.match(str(spawner["tmp_size"])) or size_bytes(spawner["tmp_size"]) < 2**20:
         yield (
             f"spawner.tmp_size: {spawner['tmp_size']!r} is not a size of 1M or more like 512M "
             "(/tmp is always a memory filesystem of its own: files there never reach the host's "
             "disk)"
+        )
+    if (subnet := spawner["network_subnet"]) and not users_network(subnet):
+        yield (
+            f"spawner.network_subnet: {subnet!r} is not an IPv4 network of /24 or larger like"
+            " 10.222.0.0/20 (the proxy and the hub take its 10th and 11th address, servers its"
+            " second half)"
         )
     if "{username}" not in spawner["home_volume"]:
         yield "spawner.home_volume: must contain {username} (one volume per user)"
@@ -526,6 +580,11 @@ def apply_hub(c, cfg: dict) -> None:
     for same_name in HUB_AS_IS:
         setattr(c.JupyterHub, same_name, hub[same_name])
     c.Authenticator.admin_users = set(hub["admin_users"])
+    if hub["subdomains"]:
+        c.JupyterHub.subdomain_host = hub["public_url"]
+        # __Host- cookies: a user's server cannot set (toss) a cookie that the
+        # hub's name would receive. They must be Secure: HTTPS sites only.
+        c.JupyterHub.cookie_host_prefix_enabled = hub["public_url"].startswith("https://")
     args = []
     if hub["public_url"].startswith("https://"):
         # Behind the TLS front the hub sees plain HTTP from the proxy; browsers
@@ -701,7 +760,15 @@ def apply_spawner(c, cfg: dict) -> None:
         # JupyterLab's news (the image's LabApp.news_url): the announcements.
         "SCHOOLHUB_NEWS_URL": f"{cfg['proxy']['url']}/services/{ANNOUNCEMENTS}/feed.atom",
         **sp["environment"],
+        **server_peers(sp["network_subnet"]),
+        # The server runs what the image says: no module of the user's own
+        # Python site (nor its .pth files) in its process. The image's server
+        # settings take it out again for her kernels and terminals.
+        "PYTHONNOUSERSITE": "1",
     }
+    # ...and no Jupyter settings or extensions from her home (~/.jupyter,
+    # ~/.local/share/jupyter): nothing she configures changes what it serves.
+    c.Spawner.disable_user_config = True
     c.DockerSpawner.mem_limit = sp["mem_limit"] or None
     c.DockerSpawner.cpu_limit = sp["cpu_limit"] or None
     for same_name in SPAWNER_AS_IS:
@@ -711,6 +778,29 @@ def apply_spawner(c, cfg: dict) -> None:
     c.SchoolSpawner.profiles = profiles(sp["profiles"])
     c.SchoolSpawner.ta_groups = sorted(groups_of(cfg, "admin_teams"))
     apply_shares(c, cfg)
+
+
+def users_network(subnet: str) -> dict[str, str]:
+    """The users' network (spawner.network_subnet): {proxy, hub}, their fixed
+    addresses (its 10th and 11th), and {servers}, its second half, where
+    Docker places every other container; {} for what is not an IPv4 network of
+    /24 or larger. The role gives the network and the containers these."""
+    try:
+        network = ipaddress.IPv4Network(subnet)
+    except ValueError:
+        return {}
+    if network.prefixlen > 24:
+        return {}
+    servers = list(network.subnets(prefixlen_diff=1))[1]
+    return {"proxy": str(network[10]), "hub": str(network[11]), "servers": str(servers)}
+
+
+def server_peers(subnet: str) -> dict[str, str]:
+    """The servers' environment that sets their own firewall (start.sh)."""
+    if not subnet:
+        return {}
+    network = users_network(subnet)
+    return {"SCHOOLHUB_SERVER_PEERS": f"{network['proxy']}, {network['hub']}"}
 
 
 # Where the shares and the hook appear inside every user's container.
@@ -794,6 +884,10 @@ def apply_gitcache(c, cfg: dict) -> dict:
     }
 
 
+# The TLS front's question: may this name have a certificate (schoolhub.certificates).
+CERTIFICATES = "certificates"
+
+
 # users.yml's actions: list, stop and cull servers, remove users (end of course).
 OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:servers", "admin:users"]
 
@@ -808,6 +902,17 @@ def apply_services(c, cfg: dict) -> None:
     ]
     if cfg["git"]["repos"]:
         services.append(apply_gitcache(c, cfg))
+    if port := cfg["hub"]["tls_ask_port"]:
+        roles.append(
+            {
+                "name": CERTIFICATES,
+                "scopes": ["list:users", "read:users:name"],
+                "services": [CERTIFICATES],
+            }
+        )
+        routed = [f"--service={s['name']}" for s in services if "url" in s]
+        command = ["python3", "-m", "schoolhub.certificates", f"--port={port}", *routed]
+        services.append({"name": CERTIFICATES, "command": command})
     culler = cfg["culler"]
     if culler["enabled"]:
         roles.append(
@@ -820,6 +925,17 @@ def apply_services(c, cfg: dict) -> None:
         services.append({"name": "idle-culler", "command": culler_command(culler)})
     c.JupyterHub.load_roles = roles
     c.JupyterHub.services = services
+    if cfg["hub"]["subdomains"]:
+        c.Proxy.extra_routes = servers_routes(cfg, services)
+
+
+def servers_routes(cfg: dict, services: list[dict]) -> dict[str, str]:
+    """With subdomains the proxy routes by name, and each service lives at a
+    name of its own (<service>--service.<host>). Servers reach the services
+    (the announcements' feed, the course's repositories) at the proxy's
+    container name, which these routes keep working."""
+    proxy = urlsplit(cfg["proxy"]["url"]).hostname
+    return {f"{proxy}/services/{s['name']}/": s["url"] for s in services if "url" in s}
 
 
 def user_roles(cfg: dict) -> list[dict]:

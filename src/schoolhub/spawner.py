@@ -29,10 +29,22 @@ from schoolhub.config import is_ta, size_bytes
 from schoolhub.gitcache import server_git_config
 
 # What start.sh needs as root before it becomes the user (chown the home, add
-# the user, setpriv, timeout of the user's start script) and nothing else:
-# Docker's default set without NET_RAW, MKNOD, SETFCAP, SYS_CHROOT, AUDIT_WRITE
-# and NET_BIND_SERVICE. Students' processes then drop even these (start.sh).
-SERVER_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP"]
+# the user, setpriv, timeout of the user's start script, the server's own
+# firewall) and nothing else: Docker's default set without NET_RAW, MKNOD,
+# SETFCAP, SYS_CHROOT, AUDIT_WRITE and NET_BIND_SERVICE, with NET_ADMIN, which
+# start.sh drops for everyone once the firewall is set. Students' processes
+# then drop all the others too (start.sh).
+SERVER_CAPS = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "NET_ADMIN",
+]
 # Admins with sudo keep Docker's default set (sudo, apt and dpkg need it).
 SUDO_CAPS = [
     *SERVER_CAPS,

@@ -7,9 +7,15 @@ from pathlib import Path
 
 from schoolhub.lab.browser import sign_in_to_jupyterlab
 
-URL = f"http://127.0.0.1:{os.environ.get('LAB_PORT', '8000')}"
+PORT = os.environ.get("LAB_PORT", "8000")
+URL = f"http://localhost:{PORT}"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build/artifacts"
 
 
-def test_sample_student_gets_jupyterlab_in_a_browser():
-    assert "JupyterLab" in sign_in_to_jupyterlab(URL, "ada", ARTIFACTS / "lab-jupyterlab.png").title
+def test_sample_student_gets_jupyterlab_in_a_browser_on_her_own_name():
+    landing = sign_in_to_jupyterlab(
+        URL, "ada", ARTIFACTS / "lab-jupyterlab.png", then=lambda page: page.url
+    )
+    assert "JupyterLab" in landing.title
+    # Per-user subdomains, as on a real site: browsers find *.localhost themselves.
+    assert landing.then.startswith(f"http://ada.localhost:{PORT}/user/ada/lab")

@@ -14,7 +14,7 @@ NOW = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
 def settings(tmp_path, message="", expires="") -> dict:
     doc = {
-        "hub": {"data_dir": str(tmp_path)},
+        "hub": {"data_dir": str(tmp_path), "public_url": "https://hub.example"},
         "announcements": {"message": message, "expires": expires},
         "auth": {"kind": "native", "native": {"admin_users": ["tina"]}},
         "spawner": {"image": "school/notebook:2026"},

@@ -20,6 +20,7 @@ homes = plugin("jupyterhub/filter_plugins/homes.py")
 USER, MOVED = "org.schoolhub.user", "org.schoolhub.home."
 
 GOOD = {
+    "hub": {"public_url": "https://hub.example"},
     "auth": {
         "github": {
             "org": "summer-school",
@@ -46,6 +47,7 @@ def test_an_error_is_named_by_the_inventory_variable():
 
 def test_github_settings_are_named_too():
     bad = {
+        "hub": GOOD["hub"],
         "auth": {"github": {**GOOD["auth"]["github"], "org": "summer school"}},
         "spawner": GOOD["spawner"],
     }
@@ -54,6 +56,7 @@ def test_github_settings_are_named_too():
 
 def test_every_mistake_is_named_at_once_each_by_its_variable():
     bad = {
+        "hub": GOOD["hub"],
         "auth": {"github": {**GOOD["auth"]["github"], "org": "summer school"}},
         "spawner": {**GOOD["spawner"], "mem_limit": "2X", "pids_limit": 0},
         "culler": {"timeout": 0},
@@ -61,7 +64,8 @@ def test_every_mistake_is_named_at_once_each_by_its_variable():
     assert settings.settings_error(bad).splitlines() == [
         "jupyterhub_github_org (auth.github.org: 'summer school' is not a GitHub organisation"
         " name)",
-        "jupyterhub_mem_limit (spawner.mem_limit: '2X' is not a size like 2G or 512M)",
+        "jupyterhub_mem_limit (spawner.mem_limit: '2X' is not a size like 2G or 512M"
+        " (K, M, G or T, upper case))",
         "jupyterhub_pids_limit (spawner.pids_limit: must be positive, got 0)",
         "jupyterhub_cull_timeout (culler.timeout: must be positive, got 0)",
     ]
@@ -120,4 +124,12 @@ def test_homes_are_listed_fullest_first_and_the_full_ones_flagged():
         "ada: 240M of 256M (94%) NEAR THE LIMIT",
         "grace: 3M of 256M (1%)",
         "alan: not mounted",
+    ]
+
+
+def test_the_check_play_names_the_names_the_dns_does_not_know():
+    network = plugin("jupyterhub/filter_plugins/network.py")
+    assert network.unresolved(["localhost", "schoolhub.invalid", "a..b"]) == [
+        "schoolhub.invalid",
+        "a..b",
     ]

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from traitlets import TraitError
 from traitlets.config import Config
 
 from schoolhub import config
@@ -13,6 +14,7 @@ from schoolhub.spawner import SchoolDockerSpawner, SchoolSwarmSpawner
 ADA = SimpleNamespace(name="ada", id=1, admin=False)
 
 GITHUB = {
+    "hub": {"public_url": "https://hub.example"},
     "auth": {
         "kind": "github",
         "github": {
@@ -126,11 +128,12 @@ def test_cookies_are_secure_behind_https(make):
 def test_servers_know_the_sites_address_for_their_links(make):
     c = make({"hub": {"public_url": "https://hub.example"}})
     assert c.DockerSpawner.environment["SCHOOLHUB_PUBLIC_URL"] == "https://hub.example"
-    assert "SCHOOLHUB_PUBLIC_URL" not in make().DockerSpawner.environment
+    c = make({"hub": {"public_url": "", "subdomains": False}})
+    assert "SCHOOLHUB_PUBLIC_URL" not in c.DockerSpawner.environment
 
 
 def test_plain_http_leaves_cookies_to_the_request(make):
-    c = make({"hub": {"public_url": "http://127.0.0.1:8000"}})
+    c = make({"hub": {"public_url": "http://localhost:8000"}})
     assert "tornado_settings" not in c.JupyterHub
     assert not [a for a in c.Spawner.args if "xsrf" in a]
 
@@ -208,7 +211,7 @@ def test_users_may_share_their_servers_and_a_revoked_share_ends_within_a_minute(
 
 
 def test_sharing_can_be_off(make):
-    c = make({"hub": {"sharing": False}})
+    c = make({"hub": {"sharing": False, "public_url": "http://localhost:8000"}})
     assert "user" not in [r["name"] for r in c.JupyterHub.load_roles]
     assert "server_token_scopes" not in c.Spawner
     assert c.Spawner.args == []
@@ -368,6 +371,80 @@ def test_a_profile_can_be_the_default(make):
 )
 def test_a_wrong_profile_is_named(make, profiles, message):
     assert message in error_of(make, {"spawner": {"profiles": profiles}})
+
+
+# What an admin may write as a memory limit. JupyterHub's ByteSpecification
+# (DockerSpawner.mem_limit) reads the number and an upper-case unit: "1g" passed
+# the check and the hub crash-looped on it (TraitError).
+MEMORY_SIZES = ["1g", "1G", "1.5G", "512M", "64K", "4T", "0G", "2X", "0", "512", "2GB", "lots"]
+# Forms the trait reads too but the check refuses: nobody means them.
+ODD_SIZES = ["1e3G", "-1G", " 1G", "2 G", ".5G"]
+
+
+def spawner_takes(size: str) -> bool:
+    try:
+        SchoolDockerSpawner(user=ADA).mem_limit = size
+    except TraitError:
+        return False
+    return True
+
+
+def limits_with(size: str) -> list[tuple[dict, bool]]:
+    """The spawner settings that give `size` to a start, and whether the user is a TA."""
+    return [
+        ({"mem_limit": size}, False),
+        ({"admin_mem_limit": size}, True),
+        ({"profiles": [{**BIG, "mem_limit": size}]}, False),
+    ]
+
+
+@pytest.mark.parametrize("size", MEMORY_SIZES + ODD_SIZES)
+def test_every_memory_limit_the_check_accepts_the_spawner_takes(make, size):
+    for given, ta in limits_with(size):
+        try:
+            c = make({"spawner": given})
+        except config.ConfigError:
+            continue
+        # The hub reads DockerSpawner.mem_limit here; each start sets the user's.
+        spawner = SchoolDockerSpawner(config=c, user=ADA)
+        spawner.mem_limit = spawner.limits(ta, (spawner.profiles or [None])[0])[0]
+
+
+@pytest.mark.parametrize("size", MEMORY_SIZES)
+def test_the_check_takes_the_memory_limits_the_spawner_takes(make, size):
+    for given, _ in limits_with(size):
+        try:
+            make({"spawner": given})
+        except config.ConfigError:
+            assert not spawner_takes(size), given
+        else:
+            assert spawner_takes(size), given
+
+
+@pytest.mark.parametrize("size", ODD_SIZES)
+def test_odd_memory_limits_are_refused(make, size):
+    assert "is not a size like 2G or 512M" in error_of(make, {"spawner": {"mem_limit": size}})
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            {"mem_limit": "1g"},
+            "spawner.mem_limit: '1g' is not a size like 2G or 512M (K, M, G or T, upper case)",
+        ),
+        (
+            {"admin_mem_limit": "1g"},
+            "spawner.admin_mem_limit: '1g' is not a size like 2G or 512M (K, M, G or T, upper",
+        ),
+        (
+            {"profiles": [{**BIG, "mem_limit": "1g"}]},
+            "profile 1 (big-data): mem_limit '1g' is not a size like 8G or 512M (K, M, G or T, up",
+        ),
+    ],
+)
+def test_a_lower_case_memory_limit_is_refused_with_its_form(make, given, message):
+    assert message in error_of(make, {"spawner": given})
 
 
 def test_containers_start_as_root_then_switch(make):
@@ -645,3 +722,108 @@ def test_servers_and_their_tokens_may_use_the_repositories_cache(make):
     assert c.SchoolSpawner.git_cache_url == "http://jupyterhub-proxy:8000/services/gitcache"
     assert "gitcache" in [s["name"] for s in c.JupyterHub.services]
     assert "gitcache" not in [s["name"] for s in make().JupyterHub.services]
+
+
+# --- each user's server on a name of its own ---------------------------------
+
+HTTPS = {"hub": {"public_url": "https://hub.school.example", "subdomains": True}}
+
+
+def test_users_servers_are_on_names_of_their_own(make):
+    c = make(HTTPS)
+    assert c.JupyterHub.subdomain_host == "https://hub.school.example"
+    # (a user's server cannot toss a cookie the hub's name receives)
+    assert c.JupyterHub.cookie_host_prefix_enabled is True
+
+
+def test_plain_http_subdomains_keep_cookies_without_the_host_prefix(make):
+    """__Host- cookies must be Secure, which plain HTTP (the lab) cannot send."""
+    c = make({"hub": {"public_url": "http://localhost:8000", "subdomains": True}})
+    assert c.JupyterHub.subdomain_host == "http://localhost:8000"
+    assert c.JupyterHub.cookie_host_prefix_enabled is False
+
+
+def test_one_origin_is_an_explicit_choice(make):
+    c = make({"hub": {"public_url": "https://hub.school.example", "subdomains": False}})
+    assert "subdomain_host" not in c.JupyterHub
+    assert "extra_routes" not in c.Proxy
+
+
+def test_servers_reach_the_services_at_the_proxys_name(make):
+    """The proxy routes by name: the services' feed and cache stay at
+    jupyterhub-proxy, where servers find them (SCHOOLHUB_NEWS_URL, git's)."""
+    c = make({**HTTPS, "git": {"repos": ["https://github.com/school/course"]}})
+    assert c.Proxy.extra_routes == {
+        "jupyterhub-proxy/services/announcements/": "http://jupyterhub:10101",
+        "jupyterhub-proxy/services/gitcache/": "http://jupyterhub:10102",
+    }
+    news = c.DockerSpawner.environment["SCHOOLHUB_NEWS_URL"]
+    assert news == "http://jupyterhub-proxy:8000/services/announcements/feed.atom"
+
+
+@pytest.mark.parametrize(
+    "public_url, message",
+    [
+        ("", "hub.public_url: required with hub.subdomains"),
+        ("http://10.0.0.5:8000", "hub.public_url: 'http://10.0.0.5:8000' is an address;"),
+        ("https://[2001:db8::1]", "is an address; hub.subdomains needs a DNS name"),
+    ],
+)
+def test_subdomains_need_a_name(make, public_url, message):
+    assert message in error_of(make, {"hub": {"public_url": public_url, "subdomains": True}})
+
+
+def test_the_server_ignores_the_users_own_settings_and_python_site(make):
+    c = make()
+    assert c.Spawner.disable_user_config is True
+    assert c.DockerSpawner.environment["PYTHONNOUSERSITE"] == "1"
+
+
+def test_the_site_cannot_give_the_server_back_the_users_python_site(make):
+    c = make(
+        {"spawner": {"image": "school/notebook:2026", "environment": {"PYTHONNOUSERSITE": ""}}}
+    )
+    assert c.DockerSpawner.environment["PYTHONNOUSERSITE"] == "1"
+
+
+def test_names_of_their_own_are_the_default():
+    assert config.DEFAULTS["hub"]["subdomains"] is True
+
+
+def test_only_the_proxy_and_the_hub_open_connections_to_servers(make):
+    c = make({"spawner": {"image": "x", "network_subnet": "10.222.0.0/20"}})
+    peers = c.DockerSpawner.environment["SCHOOLHUB_SERVER_PEERS"]
+    assert peers == "10.222.0.10, 10.222.0.11"
+    assert "SCHOOLHUB_SERVER_PEERS" not in make().DockerSpawner.environment
+
+
+def test_the_proxy_and_the_hub_have_fixed_addresses_outside_the_servers_half():
+    assert config.users_network("10.222.0.0/20") == {
+        "proxy": "10.222.0.10",
+        "hub": "10.222.0.11",
+        "servers": "10.222.8.0/21",
+    }
+
+
+@pytest.mark.parametrize("subnet", ["10.222.0.5/20", "banana", "10.0.0.0/25", "fd00::/64"])
+def test_a_users_network_that_is_not_one_or_too_small_is_named(make, subnet):
+    assert config.users_network(subnet) == {}
+    message = error_of(make, {"spawner": {"image": "x", "network_subnet": subnet}})
+    assert f"spawner.network_subnet: {subnet!r} is not an IPv4 network of /24 or larger" in message
+
+
+def test_the_tls_front_asks_the_certificates_service(make):
+    c = make({"hub": {**HTTPS["hub"], "tls_ask_port": 10103}})
+    service = next(s for s in c.JupyterHub.services if s["name"] == "certificates")
+    assert service["command"] == [
+        "python3", "-m", "schoolhub.certificates", "--port=10103", "--service=announcements"
+    ]  # fmt: skip
+    assert "url" not in service  # no route: the hub host's loopback only (the role publishes it)
+    role = next(r for r in c.JupyterHub.load_roles if r["name"] == "certificates")
+    assert role["scopes"] == ["list:users", "read:users:name"]
+    assert "certificates" not in [s["name"] for s in make(HTTPS).JupyterHub.services]
+
+
+def test_certificates_for_users_names_need_their_names(make):
+    update = {"hub": {"public_url": "https://hub.example", "subdomains": False, "tls_ask_port": 1}}
+    assert "hub.tls_ask_port: only with hub.subdomains" in error_of(make, update)

@@ -49,14 +49,14 @@ def authenticator(fake, tmp_path):
     for name in ("proxy_auth_token", "github_client_secret", "ops_api_token"):
         (secrets / name).write_text("x")
     doc = {
-        "hub": {"secrets_dir": str(secrets)},
+        "hub": {"secrets_dir": str(secrets), "public_url": "http://localhost:8000"},
         "auth": {
             "github": {
                 "org": "growth-school",
                 "user_teams": ["Participants"],
                 "admin_teams": ["TAs"],
                 "client_id": "lab",
-                "callback_url": "http://127.0.0.1:8000/hub/oauth_callback",
+                "callback_url": "http://localhost:8000/hub/oauth_callback",
                 "url": url,
             }
         },

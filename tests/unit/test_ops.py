@@ -56,7 +56,7 @@ def test_the_hub_is_found_from_its_settings(tmp_path):
     (secrets / "ops_api_token").write_text("ops-token\n")
     settings = tmp_path / "schoolhub.yaml"
     settings.write_text(
-        "hub: {port: 9091, secrets_dir: " + str(secrets) + "}\n"
+        "hub: {port: 9091, public_url: 'https://hub.example', secrets_dir: " + str(secrets) + "}\n"
         "auth: {kind: native, native: {admin_users: [tina]}}\n"
         "spawner: {image: school/notebook:1}\n"
     )

@@ -15,7 +15,11 @@ HOST = "schoolhub-https-host"
 # (name, -e arguments or an extra inventory, what the error says)
 BAD = [
     ("size", "jupyterhub_mem_limit=2X",
-     "jupyterhub_mem_limit (spawner.mem_limit: '2X' is not a size like 2G or 512M)"),
+     "jupyterhub_mem_limit (spawner.mem_limit: '2X' is not a size like 2G or 512M"
+     " (K, M, G or T, upper case))"),
+    ("lower-case size", {"jupyterhub_mem_limit": "1g"},
+     "jupyterhub_mem_limit (spawner.mem_limit: '1g' is not a size like 2G or 512M"
+     " (K, M, G or T, upper case))"),
     ("admin size", {"jupyterhub_admin_mem_limit": "lots"},
      "jupyterhub_admin_mem_limit (spawner.admin_mem_limit: 'lots' is not a size"),
     ("negative cpu", {"jupyterhub_cpu_limit": -1},
@@ -71,6 +75,14 @@ BAD = [
      {"jupyterhub_tls_certificate": "/nonexistent/site.crt",
       "jupyterhub_tls_certificate_key": "/nonexistent/site.key"},
      "jupyterhub_tls_certificate: no such file on the controller: /nonexistent/site.crt"),
+    ("subdomains on an address", "jupyterhub_public_url=http://10.1.2.3:8000",
+     "jupyterhub_public_url (hub.public_url: 'http://10.1.2.3:8000' is an address;"
+     " hub.subdomains needs a DNS name"),
+    ("hub's names not in the DNS", {"jupyterhub_dns_check": True},
+     "schoolhub-https-host and any-user.schoolhub-https-host did not resolve on this machine."),
+    ("users' network too small", {"jupyterhub_network_subnet": "10.222.0.0/25"},
+     "jupyterhub_network_subnet (spawner.network_subnet: '10.222.0.0/25' is not an IPv4 network"
+     " of /24 or larger"),
     ("negative hsts", {"jupyterhub_hsts_max_age": -1},
      "jupyterhub_hsts_max_age: -1 is not a number of seconds"),
     ("no image kept", {"jupyterhub_image_cache_keep": 0},
@@ -135,7 +147,8 @@ TOGETHER = [
     ("size", "admin size", "negative cpu", "zero start timeout", "negative http timeout",
      "zero cull timeout", "zero pids", "unlimited tmp", "zero script timeout",
      "negative spawn limit", "announcement expiry", "git repository with a token in it",
-     "bad team name", "bad org", "one volume for all", "home quota", "profile named twice"),
+     "bad team name", "bad org", "one volume for all", "home quota", "profile named twice",
+     "subdomains on an address", "users' network too small"),
 ]  # fmt: skip
 
 # Right, though given as strings by `-e name=value`: the hub gets numbers and booleans.

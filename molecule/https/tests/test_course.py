@@ -174,15 +174,16 @@ FETCH = """async ([method, path, body]) => (await fetch('/hub/api' + path, {
 
 
 def opens(page, path: str) -> int:
-    """The status of a page of the site, after its redirects."""
-    return page.goto(f"https://{NAME}{path}", timeout=120_000).status
+    """The status of a page of the site (a path on the hub's name, or an
+    address), after its redirects."""
+    return page.goto(path if "://" in path else f"https://{NAME}{path}", timeout=120_000).status
 
 
 def enters(page, owner: str, launcher_ms: int = 120_000) -> int:
     """The signed-in user opens `owner`'s JupyterLab, through the hub's
     "Authorize" page (someone else's server): 200 once in (its launcher shows
     within `launcher_ms`), or the refusal."""
-    answer = page.goto(f"https://{NAME}/user/{owner}/lab", timeout=120_000)
+    answer = page.goto(f"https://{owner}.{NAME}/user/{owner}/lab", timeout=120_000)
     if answer.status == 200 and "/oauth2/authorize" in page.url:
         with page.expect_navigation(timeout=120_000) as opened:
             page.get_by_role("button", name="Authorize").click()
@@ -275,7 +276,8 @@ def test_a_student_shares_her_server_by_a_link_and_stops_sharing(students_server
 # --- announcements ---------------------------------------------------------------
 
 SITE_NOTICE = "Welcome to the summer school! Lunch is at 12:30."  # molecule.yml
-SERVICE = "/services/announcements/"
+# (A service's name of its own, as JupyterHub names them with subdomains.)
+SERVICE = f"https://announcements--service.{NAME}/services/announcements/"
 
 
 def banner(page) -> str:
@@ -312,7 +314,7 @@ def test_a_ta_announces_without_a_redeploy_and_students_see_it_on_the_hub_and_in
 
     def as_student(page):
         seen = {"banner": banner(page), "service page": opens(page, SERVICE)}
-        page.goto(f"https://{NAME}/user/grace/lab", timeout=120_000)
+        page.goto(f"https://grace.{NAME}/user/grace/lab", timeout=120_000)
         # JupyterLab's news: notifications when it loads (a toast the first
         # time), kept in its notification centre (the bell in the status bar).
         page.locator(".jp-Notification-Status").click(timeout=120_000)

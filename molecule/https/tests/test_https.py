@@ -27,20 +27,20 @@ def acme_root(host):
     return host.check_output(f'timeout 30 python3 -c "{fetch}"')
 
 
-def served(ip: str, cadata: str, seconds: float = 180) -> dict:
-    """The certificate on port 443 for NAME, once it verifies against `cadata`."""
+def served(ip: str, cadata: str, seconds: float = 180, name: str = NAME) -> dict:
+    """The certificate on port 443 for `name`, once it verifies against `cadata`."""
     context = ssl.create_default_context(cadata=cadata)
     deadline = time.monotonic() + seconds
     while True:
         try:
             with (
                 socket.create_connection((ip, 443), timeout=10) as sock,
-                context.wrap_socket(sock, server_hostname=NAME) as tls,
+                context.wrap_socket(sock, server_hostname=name) as tls,
             ):
                 return tls.getpeercert()
         except (OSError, ssl.SSLError) as error:
             if time.monotonic() > deadline:
-                raise AssertionError(f"no certificate for {NAME} that verifies: {error}") from error
+                raise AssertionError(f"no certificate for {name} that verifies: {error}") from error
             time.sleep(2)
 
 
@@ -73,9 +73,38 @@ def test_a_browser_signs_in_over_https_with_hsts_and_only_secure_cookies(ip, acm
     # A student who does not care about profiles (molecule.yml) only pressed Start.
     assert landing.profiles == {"standard": True, "big-data": False}
     assert landing.headers["strict-transport-security"] == "max-age=31536000"
-    ours = [c for c in landing.cookies if c["domain"].lstrip(".") == NAME]
-    assert {c["name"] for c in ours} >= {"jupyterhub-session-id", "_xsrf", "jupyterhub-user-ada"}
-    assert [(c["name"], c["path"]) for c in ours if not c["secure"]] == []
+    # The hub's cookies on its name, her server's on hers: host-locked
+    # (__Host-: no other name may set them), and never over plain HTTP. (The
+    # session's id is for the hub's name and every name under it, as JupyterHub
+    # sets it, and only for the browser: not a credential, never read by script.)
+    hub = {c["name"] for c in landing.cookies if c["domain"].lstrip(".") == NAME}
+    assert hub >= {"jupyterhub-session-id", "_xsrf", "__Host-jupyterhub-hub-login"}, hub
+    server = {c["name"] for c in landing.cookies if c["domain"] == f"ada.{NAME}"}
+    assert "__Host-jupyterhub-user-ada" in server, server
+    assert {c["domain"].lstrip(".") for c in landing.cookies} <= {NAME, f"ada.{NAME}"}
+    assert [(c["name"], c["path"]) for c in landing.cookies if not c["secure"]] == []
+    session = [c["httpOnly"] for c in landing.cookies if c["name"] == "jupyterhub-session-id"]
+    assert session == [True]
+    hosted = [c for c in landing.cookies if c["name"].startswith("__Host-")]
+    assert {(c["path"], c["domain"].startswith(".")) for c in hosted} == {("/", False)}
+
+
+def test_a_users_name_gets_its_certificate_and_a_made_up_one_none(ip, acme_root, host):
+    """Each user's server is at her own name: the TLS front gets its
+    certificate at the first visit once the hub says she exists (the
+    certificates service); a name of nobody gets no certificate at all."""
+    api = "http://127.0.0.1:8000/hub/api/users/ada"
+    token = "$(cat /etc/schoolhub/secrets/ops_api_token)"
+    host.check_output(
+        f"timeout 30 python3 -c \"import urllib.request as u; u.urlopen(u.Request('{api}',"
+        f" method='POST', headers={{'Authorization': 'token {token}'}}), timeout=20)\" || true"
+    )
+    certificate = served(ip, acme_root, name=f"ada.{NAME}")
+    assert ("DNS", f"ada.{NAME}") in certificate["subjectAltName"]
+    with pytest.raises(AssertionError, match=f"no certificate for nobody.{NAME}"):
+        served(ip, acme_root, seconds=20, name=f"nobody.{NAME}")
+    asked = host.check_output("docker logs jupyterhub 2>&1 | grep -c 'no certificate for' || true")
+    assert int(asked) >= 1
 
 
 def test_a_restart_keeps_the_certificate(host, ip, acme_root):

@@ -53,7 +53,7 @@ def test_routes_come_back_by_themselves_after_a_proxy_restart(running, host):
     # (hub.last_activity_interval), with nobody acting.
     client.wait(lambda: grace.server_status().status_code == 200, 150, "grace's route to come back")
     print(f"grace's server answered again {time.monotonic() - restarted:.0f}s after the restart")
-    answer = requests.get(f"{grace.url}/user/grace/api/contents", headers=grace.headers, timeout=30)
+    answer = requests.get(f"{grace.server}/api/contents", headers=grace.headers, timeout=30)
     assert answer.status_code == 200
 
 

@@ -12,7 +12,7 @@ from schoolhub.lab import client
 
 def test_student_signs_in_and_gets_jupyterlab(running, hub_url):
     ada = running("ada")
-    lab = requests.get(f"{hub_url}/user/ada/lab", headers=ada.headers, timeout=30)
+    lab = requests.get(f"{ada.server}/lab", headers=ada.headers, timeout=30)
     assert lab.status_code == 200 and "JupyterLab" in lab.text
     assert ada.user()["admin"] is False
 
@@ -28,7 +28,7 @@ def test_jupyterlab_asks_a_student_nothing_at_the_first_start(running):
     def defaults(plugin: str) -> dict:
         """The image's overrides.json: the schema's defaults, as JupyterLab gets them."""
         setting = f"lab/api/settings/{plugin}"
-        answer = requests.get(f"{ada.url}/user/ada/{setting}", headers=ada.headers, timeout=30)
+        answer = requests.get(f"{ada.server}/{setting}", headers=ada.headers, timeout=30)
         assert answer.status_code == 200, answer.text
         return {k: v.get("default") for k, v in answer.json()["schema"]["properties"].items()}
 

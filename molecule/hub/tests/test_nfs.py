@@ -1,13 +1,22 @@
 """The admin and data shares over NFS, and the start scripts every server runs
 (GROWTH's /home/admin and /nfs)."""
 
+import json
 import shlex
 import subprocess
 import time
 
 import pytest
 import requests
-from conftest import LOGS, SHARES, on_the_shorter_chain, script_kept
+from conftest import (
+    LOGS,
+    SHARES,
+    on_the_shorter_chain,
+    recap,
+    run_playbook,
+    same_on_every_release,
+    script_kept,
+)
 
 
 def nfs_url(ip, path, uid=None, gid=None):
@@ -42,6 +51,30 @@ def test_exports_refuse_other_hosts(host, nfs_ip):
     said = done.stdout + done.stderr
     assert done.returncode != 0 and "Failed to mount nfs share" in said, said
     assert "NFS4ERR_NOENT" in said, said
+
+
+@same_on_every_release
+@pytest.mark.parametrize(
+    "clients, said",
+    [
+        (["0.0.0.0/0"], "nfs_server_clients: 0.0.0.0/0 is not within a private network"),
+        (["10.0.0.0/8"], "nfs_server_clients: 10.0.0.0/8 has more than 256 addresses"),
+    ],
+    ids=["the world", "too wide"],
+)
+def test_exports_wider_than_the_hosts_are_refused_before_any_change(nfs_host, clients, said):
+    """With sec=sys anyone who reaches port 2049 from an exported address can
+    write the shares as the admin uid (as-root.sh runs as root in every
+    server): site.yml stops in its check play, the exports as they were."""
+    exports = "cat /etc/ganesha/*.conf /etc/ganesha/*/*.conf 2>/dev/null | md5sum"
+    before = nfs_host.check_output(exports)
+    done = run_playbook("site.yml", json.dumps({"nfs_server_clients": clients}), check=False)
+    output = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 2 and said in output, output[-3000:]
+    assert "nfs_server_clients_wide: true" in output
+    assert "PLAY [Check the inventory before changing any host]" in done.stdout
+    assert all(counts["changed"] == 0 for counts in recap(done.stdout).values())
+    assert nfs_host.check_output(exports) == before
 
 
 # What libnfs says when the server refuses a squashed or foreign uid: anything
@@ -192,7 +225,7 @@ def test_without_the_shares_a_server_starts_says_why_and_the_hub_answers(running
 def test_the_shared_folder_is_in_jupyterlab_read_only_for_students(running, host):
     """The data share, linked at ~/shared where JupyterLab's file browser shows it."""
     ada = running("ada")
-    contents = f"{ada.url}/user/ada/api/contents/shared"
+    contents = f"{ada.server}/api/contents/shared"
     listing = requests.get(contents, headers=ada.headers, timeout=30)
     assert listing.status_code == 200 and listing.json()["type"] == "directory", listing.text
     assert as_user(host, "ada", "readlink ~/shared").stdout == "/nfs\n"

@@ -52,7 +52,7 @@ def tasks(host) -> dict:
 def write(hub, name: str, text: str) -> None:
     """Write a file in the user's home through their server's contents API."""
     answer = requests.put(
-        f"{hub.url}/user/{hub.name}/api/contents/{name}",
+        f"{hub.server}/api/contents/{name}",
         json={"type": "file", "format": "text", "content": text},
         headers=hub.headers,
         timeout=30,
@@ -61,9 +61,7 @@ def write(hub, name: str, text: str) -> None:
 
 
 def read(hub, name: str) -> str:
-    answer = requests.get(
-        f"{hub.url}/user/{hub.name}/api/contents/{name}", headers=hub.headers, timeout=30
-    )
+    answer = requests.get(f"{hub.server}/api/contents/{name}", headers=hub.headers, timeout=30)
     assert answer.status_code == 200, answer.text
     return answer.json()["content"]
 
@@ -87,7 +85,7 @@ def test_servers_on_workers_read_the_announcements_and_pull_the_course_from_the_
 ):
     """Both services reached from a worker, through the proxy, over the overlay."""
     ada = running("ada")
-    news = requests.get(f"{ada.url}/user/ada/lab/api/news", headers=ada.headers, timeout=60)
+    news = requests.get(f"{ada.server}/lab/api/news", headers=ada.headers, timeout=60)
     assert [item["message"] for item in news.json()["news"]] == [
         "Servers on workers hear this too."  # (molecule.yml)
     ]

@@ -27,6 +27,37 @@ run_hooks() {
   done
 }
 
+# The server's own firewall, in its network namespace, before anything of the
+# user's runs (README "Security"): only the proxy and the hub
+# (SCHOOLHUB_SERVER_PEERS: their fixed addresses on the users' network) open
+# connections to this server, on its port; loopback (Docker's DNS) and replies
+# to the server's own connections pass; classmates' containers get a refusal.
+# A table of its own: Docker's rules for its DNS (ip nat) stay as they are.
+# nft needs CAP_NET_ADMIN, which nobody keeps: the script starts again
+# without it in its bounding set (root too: a TA's sudo cannot undo the rules).
+if [ "$(id -u)" = 0 ] && [ -n "${SCHOOLHUB_SERVER_PEERS:-}" ]; then
+  port=${JUPYTERHUB_SERVICE_URL:-http://0.0.0.0:8888/}
+  port=${port#*://*:}
+  port=${port%%/*}
+  nft -f - <<EOF
+table inet schoolhub
+delete table inet schoolhub
+table inet schoolhub {
+  chain input {
+    type filter hook input priority filter; policy drop;
+    iif lo accept
+    ct state established,related accept
+    ip saddr { $SCHOOLHUB_SERVER_PEERS } tcp dport $port accept
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    meta l4proto tcp reject with tcp reset
+    reject with icmpx admin-prohibited
+  }
+}
+EOF
+  unset SCHOOLHUB_SERVER_PEERS
+  exec setpriv --bounding-set=-net_admin --inh-caps=-net_admin -- "$0" "$@"
+fi
+
 if [ "$(id -u)" != 0 ]; then
   run_hooks
   exec "$@"

@@ -165,12 +165,13 @@ def sign_in_and_start(hub: str, login: str, t0: float, start: Start) -> None:
         browser_progress(session, hub, name, deadline)
 
     start.phase = "jupyterlab"
-    status = f"{hub}/user/{name}/api/status"
+    server = client.server_url(hub, name)
+    status = f"{server}/api/status"
 
     def lab_api() -> bool:
         answer = session.get(status, timeout=30)
         if answer.status_code == 403:  # no cookie of the server yet: the browser's way in
-            sign_in_to_server(session, f"{hub}/user/{name}/lab")
+            sign_in_to_server(session, f"{server}/lab")
             answer = session.get(status, timeout=30)
         return answer.status_code == 200
 
@@ -209,8 +210,10 @@ def api_start(hub: str, token: str, name: str, t0: float, start: Start) -> None:
             deadline,
         )
 
+    status_url = f"{client.server_url(hub, name)}/api/status"
+
     def status() -> bool:
-        answer = session.get(f"{hub}/user/{name}/api/status", headers=headers, timeout=30)
+        answer = session.get(status_url, headers=headers, timeout=30)
         if answer.status_code == 403:  # would never change: say so now
             raise PermissionError("the token may not open users' servers (scope access:servers)")
         return answer.status_code == 200
@@ -523,8 +526,10 @@ def raw_run_args(spec: dict, index: int) -> list[str]:
         f"--cap-add={cap.removeprefix('CAP_')}" for cap in container.get("CapabilityAdd") or []
     ]
     args += [f"--sysctl={k}={v}" for k, v in (container.get("Sysctls") or {}).items()]
+    # (Not its firewall either: the baseline is reached on a published port,
+    # from no proxy.)
     for variable in container.get("Env") or []:
-        if not variable.startswith(("JUPYTERHUB_", "JPY_", "NB_USER=")):
+        if not variable.startswith(("JUPYTERHUB_", "JPY_", "NB_USER=", "SCHOOLHUB_SERVER_PEERS=")):
             args += ["--env", variable]
     args += ["--env", f"NB_USER={user}"]
     env = dict(variable.split("=", 1) for variable in container.get("Env") or [])

@@ -38,6 +38,26 @@ def snap(page, path: Path) -> None:
             time.sleep(1)
 
 
+def host_rules(resolve: dict[str, str]) -> list[str]:
+    """Chromium's flag that finds each name, and every name under it (users'
+    servers with subdomains), at its address."""
+    rules = ", ".join(
+        f"MAP {pattern} {address}"
+        for name, address in resolve.items()
+        for pattern in (name, f"*.{name}")
+    )
+    return [f"--host-resolver-rules={rules}"] if rules else []
+
+
+def launch(playwright, resolve: dict[str, str] | None = None):
+    """Debian's Chromium, headless, finding the names `resolve` maps and those
+    this process was told of (client.resolve)."""
+    from schoolhub.lab.client import RESOLVED
+
+    args = [*FLAGS, *host_rules({**RESOLVED, **(resolve or {})})]
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+
+
 @dataclass
 class Landing:
     """What the browser saw: JupyterLab's title, its cookies (Playwright's
@@ -69,10 +89,8 @@ def sign_in_to_jupyterlab(
     from playwright.sync_api import sync_playwright
 
     screenshot.parent.mkdir(parents=True, exist_ok=True)
-    rules = ", ".join(f"MAP {name} {address}" for name, address in (resolve or {}).items())
-    args = [*FLAGS, f"--host-resolver-rules={rules}"] if rules else FLAGS
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        browser = launch(p, resolve)
         context = browser.new_context(
             viewport={"width": 1280, "height": 800}, ignore_https_errors=bool(resolve)
         )

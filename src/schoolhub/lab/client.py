@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from tornado.httpclient import HTTPRequest
@@ -17,6 +19,47 @@ from tornado.websocket import websocket_connect
 from schoolhub.ops import HubError, wait  # noqa: F401 (the tests' too)
 
 TIMEOUT = 30  # seconds, for one HTTP request
+
+# Names this process finds at an address of its own choosing (resolve); as
+# browsers do (RFC 6761), every name under localhost is the loopback.
+RESOLVED: dict[str, str] = {"localhost": "127.0.0.1"}
+_system_getaddrinfo = socket.getaddrinfo
+
+
+def resolve(name: str, address: str) -> None:
+    """Find `name`, and every name under it, at `address` in this process,
+    as a site's DNS with a wildcard record would (users' servers are at
+    <user>.<the hub's name>). Test hosts have no DNS records; browsers get the
+    same map (browser.host_rules)."""
+    RESOLVED[name.lower()] = address
+
+
+def resolved(host: str) -> str | None:
+    """The address `resolve` gave `host` or a name above it."""
+    labels = host.lower().rstrip(".").split(".")
+    return next(
+        (RESOLVED[n] for i in range(len(labels)) if (n := ".".join(labels[i:])) in RESOLVED), None
+    )
+
+
+def _getaddrinfo(host, *args, **kwargs):
+    address = resolved(host) if isinstance(host, str) else None
+    return _system_getaddrinfo(address or host, *args, **kwargs)
+
+
+# (every client of this process: requests, tornado's websockets, urllib)
+socket.getaddrinfo = _getaddrinfo
+
+
+def server_url(hub_url: str, name: str, subdomains: bool = True) -> str:
+    """A user's server as browsers reach it: at <name>.<the hub's name> with
+    per-user subdomains (hub.subdomains), else under the hub's own address.
+    (`name` as JupyterHub's subdomain hook gives it: the same for lower-case
+    letters, digits and -.)"""
+    if not subdomains:
+        return f"{hub_url}/user/{name}"
+    parts = urlsplit(hub_url)
+    return f"{parts.scheme}://{name}.{parts.netloc}/user/{name}"
 
 
 @dataclass
@@ -93,16 +136,20 @@ class Hub:
     def wait_ready(self, seconds: float = 300) -> None:
         wait(self.server_ready, seconds, f"{self.name}'s server to be ready")
 
+    @property
+    def server(self) -> str:
+        """Her running server's address, as the hub gives it (on her own name
+        with subdomains), without the final /."""
+        return urljoin(self.url, self.user()["servers"][""]["url"]).rstrip("/")
+
     def server_status(self) -> requests.Response:
         """The single-user server's own API, through the proxy."""
-        return requests.get(
-            f"{self.url}/user/{self.name}/api/status", headers=self.headers, timeout=TIMEOUT
-        )
+        return requests.get(f"{self.server}/api/status", headers=self.headers, timeout=TIMEOUT)
 
     def terminal(self, command: str, seconds: float = 120) -> tuple[int, str]:
         """Type `command` in a new JupyterLab terminal of the user's server (a
         shell under the server, as the user); return its exit status and output."""
-        base = f"{self.url}/user/{self.name}"
+        base = self.server
         made = requests.post(f"{base}/api/terminals", headers=self.headers, timeout=TIMEOUT)
         if made.status_code != 200:
             raise HubError(f"no terminal for {self.name}: {made.status_code} {made.text}")

@@ -121,7 +121,9 @@ class Lab:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # Browsers find every name under localhost on the loopback (users'
+        # servers at <user>.localhost: per-user subdomains, as on a real site).
+        return f"http://localhost:{self.port}"
 
     @classmethod
     def from_environment(cls) -> Lab:

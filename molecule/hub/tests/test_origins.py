@@ -1,0 +1,35 @@
+"""A student's server runs what the image says, not what her home says
+(her Python user site never reaches the built image's server either: it runs
+from a venv); and the browser tests of molecule/shared/origins.py."""
+
+import shlex
+
+import requests
+from conftest import same_on_every_release
+from origins import *  # noqa: F403 (the shared tests)
+from origins import as_ada
+
+# (Nothing here depends on the host's release.)
+pytestmark = same_on_every_release
+
+
+def test_the_server_ignores_jupyter_settings_in_the_home(host, running):
+    """Her ~/.jupyter settings are never read by her server (the attack
+    served her home without sign-in that way): here, one that would hide a
+    file of hers from JupyterLab."""
+    ada = running("ada")
+    setting = "c.ContentsManager.hide_globs = ['*.hidden-by-ada']"
+    as_ada(
+        host,
+        f"mkdir -p ~/.jupyter && echo {shlex.quote(setting)} > ~/.jupyter/jupyter_server_config.py"
+        " && touch ~/notes.hidden-by-ada",
+    )
+    try:
+        ada.stop()
+        ada.start()
+        ada.wait_ready()
+        answer = requests.get(f"{ada.server}/api/contents", headers=ada.headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert "notes.hidden-by-ada" in [item["name"] for item in answer.json()["content"]]
+    finally:
+        as_ada(host, "rm -f ~/.jupyter/jupyter_server_config.py ~/notes.hidden-by-ada")

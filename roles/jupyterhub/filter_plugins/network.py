@@ -1,0 +1,28 @@
+"""The users' network's addresses (jupyterhub_network_subnet), as the hub
+computes them (schoolhub.config.users_network), and the names the site's DNS
+must know."""
+
+import socket
+import sys
+from pathlib import Path
+
+# This project's package: the source the hub image is built from.
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))
+
+from schoolhub.config import users_network  # noqa: E402
+
+
+def unresolved(names: list[str]) -> list[str]:
+    """The names this machine's resolver does not find."""
+    missing = []
+    for name in names:
+        try:
+            socket.getaddrinfo(name, None)
+        except (socket.gaierror, UnicodeError):
+            missing.append(name)
+    return missing
+
+
+class FilterModule:
+    def filters(self):
+        return {"schoolhub_users_network": users_network, "schoolhub_unresolved": unresolved}
