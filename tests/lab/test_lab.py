@@ -8,7 +8,7 @@ from pathlib import Path
 from schoolhub.lab.browser import sign_in_to_jupyterlab
 
 PORT = os.environ.get("LAB_PORT", "8000")
-URL = f"http://localhost:{PORT}"
+URL = f"http://hub.localhost:{PORT}"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build/artifacts"
 
 
@@ -18,4 +18,4 @@ def test_sample_student_gets_jupyterlab_in_a_browser_on_her_own_name():
     )
     assert "JupyterLab" in landing.title
     # Per-user subdomains, as on a real site: browsers find *.localhost themselves.
-    assert landing.then.startswith(f"http://ada.localhost:{PORT}/user/ada/lab")
+    assert landing.then.startswith(f"http://ada.hub.localhost:{PORT}/user/ada/lab")

@@ -11,13 +11,13 @@ from schoolhub.lab import hosts
 def test_default_lab_and_one_from_the_environment(monkeypatch):
     for name in ("LAB_NAME", "LAB_SUBNET", "LAB_PORT", "LAB_GITHUB_PORT"):
         monkeypatch.delenv(name, raising=False)
-    assert hosts.Lab.from_environment().url == "http://localhost:8000"
+    assert hosts.Lab.from_environment().url == "http://hub.localhost:8000"
     monkeypatch.setenv("LAB_NAME", "schoolhub-labtest")
     monkeypatch.setenv("LAB_PORT", "18000")
     lab = hosts.Lab.from_environment()
     assert (lab.name, lab.url, lab.label) == (
         "schoolhub-labtest",
-        "http://localhost:18000",
+        "http://hub.localhost:18000",
         "org.schoolhub.lab=schoolhub-labtest",
     )
     assert lab.inventory.parts[-2:] == ("schoolhub-labtest", "hosts.yml")

@@ -79,7 +79,8 @@ BAD = [
      "jupyterhub_public_url (hub.public_url: 'http://10.1.2.3:8000' is an address;"
      " hub.subdomains needs a DNS name"),
     ("hub's names not in the DNS", {"jupyterhub_dns_check": True},
-     "schoolhub-https-host and any-user.schoolhub-https-host did not resolve on this machine."),
+     "schoolhub-https-host.test and any-user.schoolhub-https-host.test did not resolve on this"
+     " machine."),
     ("users' network too small", {"jupyterhub_network_subnet": "10.222.0.0/25"},
      "jupyterhub_network_subnet (spawner.network_subnet: '10.222.0.0/25' is not an IPv4 network"
      " of /24 or larger"),

@@ -13,7 +13,7 @@ from conftest import ARTIFACTS, run_playbook
 
 from schoolhub.lab.browser import sign_in_to_jupyterlab
 
-NAME = "schoolhub-https-host"  # jupyterhub_public_url's host (molecule.yml)
+NAME = "schoolhub-https-host.test"  # jupyterhub_public_url's host (molecule.yml)
 
 
 @pytest.fixture(scope="module")

@@ -122,8 +122,10 @@ class Lab:
     @property
     def url(self) -> str:
         # Browsers find every name under localhost on the loopback (users'
-        # servers at <user>.localhost: per-user subdomains, as on a real site).
-        return f"http://localhost:{self.port}"
+        # servers at <user>.hub.localhost: per-user subdomains, as on a real
+        # site; a dot in the hub's name, or its cookies for the names under it
+        # are refused).
+        return f"http://hub.localhost:{self.port}"
 
     @classmethod
     def from_environment(cls) -> Lab:
