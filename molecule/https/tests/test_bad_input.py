@@ -114,8 +114,11 @@ BAD = [
     ("encryption without workers", "jupyterhub_network_encrypted=true",
      "jupyterhub_network_encrypted encrypts the overlay network between hosts: it needs workers"),
     ("one host to swarm with the old network", "jupyterhub_spawner=swarm",
-     "Network schoolhub exists with driver bridge; jupyterhub_spawner=swarm and"
-     " jupyterhub_network_encrypted=false need driver overlay."),
+     "Network schoolhub exists with driver bridge and subnet 10.222.0.0/20;"
+     " jupyterhub_spawner=swarm, jupyterhub_network_encrypted=false and"
+     " jupyterhub_network_subnet=10.222.0.0/20 need driver overlay and that subnet."),
+    ("users' network moved", {"jupyterhub_network_subnet": "10.223.0.0/20"},
+     "Network schoolhub exists with driver bridge and subnet 10.222.0.0/20;"),
     ("misspelt name", "jupyterhub_github_orgs=summer-school",
      "jupyterhub_github_orgs: no role has this variable. Did you mean jupyterhub_github_org?"),
     ("misspelt name 2", "jupyterhub_memlimit=2G",

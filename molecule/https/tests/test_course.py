@@ -158,7 +158,9 @@ def test_a_profile_starts_its_own_image_and_the_run_changes_nothing_else(host):
         "site.yml", json.dumps({"jupyterhub_profiles": PROFILES_WITH_ITS_OWN_IMAGE})
     )
     hub_changes = {"jupyterhub : Write the hub configuration", "jupyterhub : Run the hub"}
-    assert changes(done.stdout) == {NAME: hub_changes}, changed_tasks(done.stdout)[-3000:]
+    assert changes(done.stdout) == {host.backend.get_hostname(): hub_changes}, changed_tasks(
+        done.stdout
+    )[-3000:]
     running(host, "grace", "r")
     assert limits(host, "grace")[0] == PROFILE_IMAGE
     stopped(host, "grace")

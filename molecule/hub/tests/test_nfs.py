@@ -14,7 +14,6 @@ from conftest import (
     on_the_shorter_chain,
     recap,
     run_playbook,
-    same_on_every_release,
     script_kept,
 )
 
@@ -53,7 +52,7 @@ def test_exports_refuse_other_hosts(host, nfs_ip):
     assert "NFS4ERR_NOENT" in said, said
 
 
-@same_on_every_release
+@on_the_shorter_chain
 @pytest.mark.parametrize(
     "clients, said",
     [

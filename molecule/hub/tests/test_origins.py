@@ -5,12 +5,12 @@ from a venv); and the browser tests of molecule/shared/origins.py."""
 import shlex
 
 import requests
-from conftest import same_on_every_release
+from conftest import on_the_shorter_chain
 from origins import *  # noqa: F403 (the shared tests)
 from origins import as_ada
 
-# (Nothing here depends on the host's release.)
-pytestmark = same_on_every_release
+# (Nothing here depends on the host's release: on Debian 12's shorter chain.)
+pytestmark = on_the_shorter_chain
 
 
 def test_the_server_ignores_jupyter_settings_in_the_home(host, running):
@@ -33,3 +33,17 @@ def test_the_server_ignores_jupyter_settings_in_the_home(host, running):
         assert "notes.hidden-by-ada" in [item["name"] for item in answer.json()["content"]]
     finally:
         as_ada(host, "rm -f ~/.jupyter/jupyter_server_config.py ~/notes.hidden-by-ada")
+
+
+def test_a_ta_with_sudo_cannot_undo_her_servers_firewall(host, running):
+    """start.sh sets each server's own firewall, then drops CAP_NET_ADMIN from
+    every process's bounding set: a TA's sudo (jupyterhub_admin_sudo, on in
+    this scenario) is root without it."""
+    tina = running("tina")
+    status, output = tina.terminal("sudo -n nft delete table inet schoolhub")
+    assert status != 0 and "Operation not permitted" in output, output
+    _, output = tina.terminal("sudo -n grep CapBnd /proc/self/status")
+    bounding = int(output.split()[-1], 16)
+    assert bounding and not bounding & 1 << 12, output  # (12: CAP_NET_ADMIN)
+    table = host.check_output("docker exec -u 0 jupyter-tina nft list table inet schoolhub")
+    assert "tcp dport 8888 accept" in table, table

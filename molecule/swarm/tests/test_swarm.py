@@ -7,6 +7,7 @@ The tests run in this order and build on each other (one Swarm per run). The
 added, drained worker and the homes on NFS are the playbooks' logic on engines
 and shares the converge already made on each release: Debian 13 only."""
 
+import ipaddress
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from conftest import (
     same_on_every_release,
     site_image,
 )
+from isolation import users_network_address
 
 from schoolhub.lab import client
 
@@ -98,11 +100,24 @@ def test_servers_on_workers_read_the_announcements_and_pull_the_course_from_the_
     assert f"fetched {course}" in host.check_output("docker logs jupyterhub 2>&1")
 
 
-def test_the_hub_and_proxy_reach_servers_over_the_overlay_network(host):
+def test_the_hub_and_proxy_reach_servers_over_the_overlay_network(running, host, server_of):
+    """At fixed addresses of jupyterhub_network_subnet (the role's default),
+    which every server's own firewall lets in; servers in its second half."""
     network = json.loads(host.check_output("docker network inspect schoolhub"))[0]
     assert (network["Driver"], network["Attachable"]) == ("overlay", True)
-    subnet = network["IPAM"]["Config"][0]["Subnet"]
-    assert subnet.startswith("10.212."), subnet  # from swarm_default_addr_pool
+    assert network["IPAM"]["Config"][0]["Subnet"] == "10.222.0.0/20"
+    assert network["IPAM"]["Config"][0]["IPRange"] == "10.222.8.0/21"
+    fixed = {
+        name: json.loads(host.check_output(f"docker inspect {name}"))[0]["NetworkSettings"][
+            "Networks"
+        ]["schoolhub"]["IPAddress"]
+        for name in ("jupyterhub-proxy", "jupyterhub")
+    }
+    assert fixed == {"jupyterhub-proxy": "10.222.0.10", "jupyterhub": "10.222.0.11"}
+    running("ada")
+    node, container = server_of("ada")
+    address = users_network_address(node, container)
+    assert ipaddress.ip_address(address) in ipaddress.ip_network("10.222.8.0/21"), address
     assert service(host, "ada")["Spec"]["EndpointSpec"]["Mode"] == "dnsrr"
 
 
