@@ -63,35 +63,34 @@ def site(host, ip):
     return public
 
 
-@pytest.fixture(scope="module")
-def pages_of_ada(host, running, site):
+def serve_the_page(site, subdomains, network, address, in_ada, in_hub) -> str:
     """ada serves a page with script behind her server's address: a program
     of her own (a web server in her container) that the proxy reaches under
     her server's path, as jupyter-server-proxy gives students. The image has
     no such extension yet: its route is put in the proxy by hand here, and
     her server's own firewall opened to the proxy for that port (the
-    extension would relay through her server's own port)."""
-    running("ada")
+    extension would relay through her server's own port). `in_ada(command,
+    user, detach)` runs in her container, wherever it is; `in_hub(command)`
+    in the hub's; `address` is her container's on the users' network
+    (`network`, jupyterhub_network_subnet). The page's address, once it answers."""
     www = f"~/www{PAGE}"
-    as_ada(host, f"mkdir -p {www} && printf %s {shlex.quote(ATTACK)} > {www}index.html")
-    as_ada(host, f"cd ~/www && timeout 1200 python3 -m http.server {PORT}", "-d")
-    proxy = config.users_network(settings(host)["spawner"]["network_subnet"])["proxy"]
-    opened = f"nft insert rule inet schoolhub input ip saddr {proxy} tcp dport {PORT} accept"
-    host.check_output(f"docker exec -u 0 jupyter-ada {opened}")
-    address = container(host, "jupyter-ada")["NetworkSettings"]["Networks"]["schoolhub"]
-    target = f"http://{address['IPAddress']}:{PORT}"
-    subdomains = settings(host)["hub"]["subdomains"]
+    in_ada(f"mkdir -p {www} && printf %s {shlex.quote(ATTACK)} > {www}index.html", "ada", False)
+    in_ada(f"cd ~/www && exec timeout 1200 python3 -m http.server {PORT}", "ada", True)
+    proxy = config.users_network(network)["proxy"]
+    in_ada(
+        f"nft insert rule inet schoolhub input ip saddr {proxy} tcp dport {PORT} accept", "0", False
+    )
     own = client.server_url(site, "ada", subdomains).removesuffix("/user/ada")
     spec = (own.split("://", 1)[1].split(":")[0] if subdomains else "") + PAGE.rstrip("/")
     add = (
         "import json, urllib.request as u;"
         " token = open('/srv/jupyterhub/secrets/proxy_auth_token').read().strip();"
         f" r = u.Request('http://proxy-api:8001/api/routes/{spec.lstrip('/')}', method='POST',"
-        f" data=json.dumps({{'target': '{target}'}}).encode(),"
+        f" data=json.dumps({{'target': 'http://{address}:{PORT}'}}).encode(),"
         " headers={'Authorization': 'token ' + token});"
         " print(u.urlopen(r, timeout=30).status)"
     )
-    assert host.check_output(f"timeout 60 docker exec jupyterhub python3 -c {shlex.quote(add)}")
+    assert in_hub(f"timeout 60 python3 -c {shlex.quote(add)}")
     url = f"{own}{PAGE}"
     # (verify=False: the test CA's certificate; a first visit gets one)
     client.wait(
@@ -100,6 +99,27 @@ def pages_of_ada(host, running, site):
         "ada's page to answer",
     )
     return url
+
+
+@pytest.fixture(scope="module")
+def pages_of_ada(host, running, site):
+    """serve_the_page in the one-host layout (the hub scenario) or with the
+    server on the hub host (https)."""
+    running("ada")
+    address = container(host, "jupyter-ada")["NetworkSettings"]["Networks"]["schoolhub"]
+
+    def in_ada(command, user, detach):
+        options = f"{'-d ' if detach else ''}-u {user}"
+        return host.check_output(f"docker exec {options} jupyter-ada sh -c {shlex.quote(command)}")
+
+    def in_hub(command):
+        return host.check_output(f"docker exec jupyterhub {command}")
+
+    hub = settings(host)
+    return serve_the_page(
+        site, hub["hub"]["subdomains"], hub["spawner"]["network_subnet"],
+        address["IPAddress"], in_ada, in_hub,
+    )  # fmt: skip
 
 
 def visit(site, pages_of_ada, login):
@@ -126,9 +146,9 @@ def visit(site, pages_of_ada, login):
     return landing.then
 
 
-@pytest.mark.parametrize("login", ["grace", "tina"], ids=["a classmate", "a TA"])
-def test_a_students_page_cannot_use_a_visitors_session(host, site, pages_of_ada, login):
-    got = visit(site, pages_of_ada, login)
+def the_page_got_nothing(got: dict, in_hub) -> None:
+    """What ada's page (`got`: window.results) tried with its visitor's session
+    was refused, and no token was made (`in_hub` runs in the hub's container)."""
     refused = "refused: TypeError"  # the browser's: another origin, no CORS
     assert {k: got[k] for k in ("cookies", "hub_page", "token", "server")} == {
         "cookies": "",
@@ -143,4 +163,12 @@ def test_a_students_page_cannot_use_a_visitors_session(host, site, pages_of_ada,
         "import sqlite3; d = sqlite3.connect('/srv/jupyterhub/data/jupyterhub.sqlite');"
         " print(d.execute(\"select count(*) from api_tokens where note = 'stolen'\").fetchone()[0])"
     )
-    assert host.check_output(f"docker exec jupyterhub python3 -c {shlex.quote(count)}") == "0"
+    assert in_hub(f"python3 -c {shlex.quote(count)}") == "0"
+
+
+@pytest.mark.parametrize("login", ["grace", "tina"], ids=["a classmate", "a TA"])
+def test_a_students_page_cannot_use_a_visitors_session(host, site, pages_of_ada, login):
+    the_page_got_nothing(
+        visit(site, pages_of_ada, login),
+        lambda command: host.check_output(f"docker exec jupyterhub {command}"),
+    )

@@ -4,40 +4,10 @@ lab-test`). The machines stay (restore.yml's other case, fresh machines, only
 adds what every converge does: packages, images, the Swarm)."""
 
 import json
-import os
-import shlex
-import subprocess
+
+from lab import HUB_HOST, LAB, WORKERS, in_server, on_host, on_hub_host
 
 from schoolhub.lab import client, hosts
-
-LAB = hosts.Lab.from_environment()
-WORKERS = int(os.environ.get("WORKERS") or 2)
-HUB_HOST = f"{LAB.name}-hub"
-
-
-def on_host(host: str, command: str) -> str:
-    done = subprocess.run(
-        ["docker", "exec", host, "sh", "-c", command], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout.strip()
-
-
-def on_hub_host(command: str) -> str:
-    return on_host(HUB_HOST, command)
-
-
-def in_server(user: str, command: str) -> str:
-    """Run `command` as the user in their server, on whichever host runs it."""
-    if not WORKERS:
-        return on_hub_host(f"docker exec -u {user} jupyter-{user} sh -c {shlex.quote(command)}")
-    node = on_hub_host(
-        f"docker service ps jupyter-{user} --filter desired-state=running --format '{{{{.Node}}}}'"
-    )
-    task = on_host(
-        node, f"docker ps -q --filter label=com.docker.swarm.service.name=jupyter-{user}"
-    )
-    return on_host(node, f"docker exec -u {user} {task} sh -c {shlex.quote(command)}")
 
 
 def lose_everything() -> None:

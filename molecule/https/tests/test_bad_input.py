@@ -3,6 +3,7 @@ stop in its first play (playbooks/check.yml), which changes nothing, with a
 message that names the variable; the hosts are the same before and after."""
 
 import json
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,6 +12,12 @@ from conftest import EPHEMERAL, recap, run_playbook
 
 CHECK_PLAY = "PLAY [Check the inventory before changing any host]"
 HOST = "schoolhub-https-host"
+NAME = f"{HOST}.test"  # the public URL's host
+# A site's own certificates, made by `outcomes`: the hub's name only, and both names.
+CERTS = EPHEMERAL / "certificates"
+HUB_ONLY, BOTH, HUB_ONLY_KEY = (
+    f"{CERTS}/{n}" for n in ("hub-only.crt", "both.crt", "hub-only.key")
+)
 
 # (name, -e arguments or an extra inventory, what the error says)
 BAD = [
@@ -75,6 +82,13 @@ BAD = [
      {"jupyterhub_tls_certificate": "/nonexistent/site.crt",
       "jupyterhub_tls_certificate_key": "/nonexistent/site.key"},
      "jupyterhub_tls_certificate: no such file on the controller: /nonexistent/site.crt"),
+    ("certificate without the users' names",
+     {"jupyterhub_tls_certificate": HUB_ONLY, "jupyterhub_tls_certificate_key": HUB_ONLY_KEY},
+     f"jupyterhub_tls_certificate ({HUB_ONLY}) is for {NAME}: it must name {NAME} and *.{NAME}"),
+    ("key of another certificate",
+     {"jupyterhub_tls_certificate": BOTH, "jupyterhub_tls_certificate_key": HUB_ONLY_KEY},
+     f"jupyterhub_tls_certificate_key ({HUB_ONLY_KEY}) is not the key of"
+     f" jupyterhub_tls_certificate ({BOTH})"),
     ("subdomains on an address", "jupyterhub_public_url=http://10.1.2.3:8000",
      "jupyterhub_public_url (hub.public_url: 'http://10.1.2.3:8000' is an address;"
      " hub.subdomains needs a DNS name"),
@@ -178,6 +192,19 @@ def inventory_of(groups: dict, path) -> str:
     return str(path)
 
 
+def certificates():
+    """HUB_ONLY and BOTH, each with its key (openssl, as an admin makes one)."""
+    CERTS.mkdir(exist_ok=True)
+    for name, names in (("hub-only", f"DNS:{NAME}"), ("both", f"DNS:{NAME},DNS:*.{NAME}")):
+        made = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", f"/CN={NAME}", "-addext", f"subjectAltName={names}",
+             "-keyout", f"{CERTS}/{name}.key", "-out", f"{CERTS}/{name}.crt"],
+            capture_output=True, timeout=60,
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+
+
 def attempt(cases, tmp_path):
     """One site.yml run with the given mistakes (-e arguments, or one extra inventory)."""
     extra, inventories = [], []
@@ -197,6 +224,7 @@ def outcomes(host, tmp_path_factory):
     runs at a time; each row's run, and the hosts' state before and after."""
     before = host.check_output(STATE)
     tmp_path = tmp_path_factory.mktemp("inventories")
+    certificates()
     shared = {name: names for names in TOGETHER for name in names}
     runs = list(dict.fromkeys(shared.get(name, (name,)) for name, _, _ in BAD))
     rows = {case[0]: case for case in BAD}

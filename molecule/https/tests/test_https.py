@@ -114,12 +114,14 @@ def test_a_restart_keeps_the_certificate(host, ip, acme_root):
 
 
 def test_a_certificate_of_the_sites_own_replaces_acme(tmp_path, ip):
-    """Last (conftest.LAST): the site's own files (jupyterhub_tls_certificate) are served
-    instead; its site.yml also puts back the profiles the test before left."""
+    """Last (conftest.LAST): the site's own files (jupyterhub_tls_certificate), a
+    wildcard certificate for the hub's name and the names under it, are served
+    instead, for the hub and for a user's server; its site.yml also puts back
+    the profiles the test before left."""
     certificate, key = tmp_path / "site.crt", tmp_path / "site.key"
     made = subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", f"/CN={NAME}", "-addext", f"subjectAltName=DNS:{NAME}",
+         "-subj", f"/CN={NAME}", "-addext", f"subjectAltName=DNS:{NAME},DNS:*.{NAME}",
          "-keyout", str(key), "-out", str(certificate)],
         capture_output=True, timeout=60,
     )  # fmt: skip
@@ -130,3 +132,5 @@ def test_a_certificate_of_the_sites_own_replaces_acme(tmp_path, ip):
         f"jupyterhub_tls_certificate_key={key}",
     )
     assert served(ip, certificate.read_text())["subject"] == ((("commonName", NAME),),)
+    users = served(ip, certificate.read_text(), name=f"ada.{NAME}")
+    assert ("DNS", f"*.{NAME}") in users["subjectAltName"], users
