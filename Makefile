@@ -61,16 +61,16 @@ test: venv system docker  ## Everything, side by side: lint, unit, every scenari
 	$(RUN_TESTS)
 
 lab: venv system docker  ## The local lab: a hub on http://127.0.0.1:8000 with a fake GitHub (WORKERS=2)
-	$(BIN)/python -m schoolhub.lab.hosts up --workers $(WORKERS)
+	$(BIN)/python -m schoolhub_lab.hosts up --workers $(WORKERS)
 
 lab-down: venv  ## Remove everything the lab created (containers, volumes, network)
-	$(BIN)/python -m schoolhub.lab.hosts down
+	$(BIN)/python -m schoolhub_lab.hosts down
 
 lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in, backup/restore round trip; removed after
 	$(RUN_TESTS) images-debian13 lab-test
 
 bench: venv system docker  ## The 9:00 storm: N=50 students start at once on a lab of its own, against plain docker run
-	$(BIN)/python -m schoolhub.lab.bench lab --users $(N)
+	$(BIN)/python -m schoolhub_lab.bench lab --users $(N)
 
 docs: venv  ## Regenerate the README's role-variable reference from the argument specs
 	$(BIN)/python tools/docs.py

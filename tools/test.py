@@ -33,7 +33,8 @@ from xml.sax.saxutils import quoteattr
 
 import yaml
 
-from schoolhub.lab.images import IMAGES_OS
+from schoolhub_lab import cpu
+from schoolhub_lab.images import IMAGES_OS
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv/bin"
@@ -88,7 +89,7 @@ class Chain:
     gate: str = ""  # the step that waits for them and a place (none: the first step)
     needs: list[str] = field(default_factory=list)  # ...and these, before the first step
     light: bool = False  # runs at once, outside the JOBS limit
-    lab: str = ""  # the label value of its test hosts (schoolhub.lab.hosts), for their CPU
+    lab: str = ""  # the label value of its test hosts (schoolhub_lab.hosts), for their CPU
 
 
 def test_sequence(scenario: str) -> list[str]:
@@ -155,7 +156,7 @@ def chains() -> list[Chain]:
     for host_os in ("debian13", "debian12"):
         # The test-host image of each release, and (once) the base of the images
         # the roles build in the hosts, built before any chain needs them.
-        images = [python, "-m", "schoolhub.lab.images"]
+        images = [python, "-m", "schoolhub_lab.images"]
         wanted = ("host", "archive") if host_os == IMAGES_OS else ("host",)
         steps = [Step(what, [*images, what, "--os", host_os], 20 * MINUTE) for what in wanted]
         found.append(Chain(f"images-{host_os}", steps, light=True))
@@ -177,9 +178,9 @@ def chains() -> list[Chain]:
         needs = [f"images-{host_os}:host", IMAGES_ARCHIVE]
         after = [IMAGES_BUILT] if name != IMAGES_BUILT.split(":")[0] else []
         needs += [BUILDER_UP] if after else []
-        lab = f"schoolhub-{name}"  # schoolhub.lab.hosts.molecule_lab's name
+        lab = f"schoolhub-{name}"  # schoolhub_lab.hosts.molecule_lab's name
         found.append(Chain(name, molecule_steps(scenario), env, after, "converge", needs, lab=lab))
-    lab = [python, "-m", "schoolhub.lab.hosts"]
+    lab = [python, "-m", "schoolhub_lab.hosts"]
     steps = [
         Step("up", [*lab, "up"], 30 * MINUTE),
         Step(
@@ -283,14 +284,14 @@ class Machine:
 
 class HostsCpu:
     """CPU seconds of each lab's test hosts (the containers labelled by
-    schoolhub.lab.hosts) and of every container their engines run, sampled
+    schoolhub_lab.hosts) and of every container their engines run, sampled
     from the kernel's control groups every few seconds. With cgroup v1 an
     engine in a host puts its containers beside the host's, not in it: each is
     counted for the host its processes' parent (the container's shim) is in."""
 
     EVERY = 10  # seconds
     LABEL = "org.schoolhub.lab"
-    V1 = Path("/sys/fs/cgroup/cpuacct/docker")
+    V1 = cpu.DOCKER_V1
 
     def __init__(self):
         self.owner: dict[str, str] = {}  # cgroup id -> lab
@@ -301,19 +302,8 @@ class HostsCpu:
         """CPU seconds of every container's control group (v1), or of the
         labelled hosts' (v2: their engines' containers are inside them)."""
         if self.V1.is_dir():
-            found = {}
-            for group in self.V1.iterdir():
-                with contextlib.suppress(OSError, ValueError):
-                    found[group.name] = int((group / "cpuacct.usage").read_text()) / 1e9
-            return found
-        found = {}
-        for host in self.owner:
-            for group in (f"docker/{host}", f"system.slice/docker-{host}.scope"):
-                with contextlib.suppress(OSError, ValueError, KeyError):
-                    stat = (Path("/sys/fs/cgroup") / group / "cpu.stat").read_text()
-                    fields = dict(line.split() for line in stat.splitlines())
-                    found[host] = int(fields["usage_usec"]) / 1e6
-        return found
+            return cpu.seconds([group.name for group in self.V1.iterdir() if group.is_dir()])
+        return cpu.seconds(list(self.owner))
 
     def hosts(self) -> dict[str, str]:
         """Container id -> lab of the running test hosts."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from scenario import run_playbook
 
-from schoolhub.lab import client
+from schoolhub_lab import client
 
 ATTACK = Path(__file__).parent / "attack"
 # Stand-ins on the NFS host, routed to from the hosts running servers: a

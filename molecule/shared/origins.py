@@ -12,9 +12,9 @@ import pytest
 import requests
 from scenario import ARTIFACTS, container, settings
 
-from schoolhub import config
-from schoolhub.lab import client
-from schoolhub.lab.browser import sign_in_to_jupyterlab
+from schoolhub.settings import users_network
+from schoolhub_lab import client
+from schoolhub_lab.browser import sign_in_to_jupyterlab
 
 # What a student's page tries with its visitor's session, and what it got:
 # a status, or "refused: <the error's name>" (a browser refusing a
@@ -76,7 +76,7 @@ def serve_the_page(site, subdomains, network, address, in_ada, in_hub) -> str:
     www = f"~/www{PAGE}"
     in_ada(f"mkdir -p {www} && printf %s {shlex.quote(ATTACK)} > {www}index.html", "ada", False)
     in_ada(f"cd ~/www && exec timeout 1200 python3 -m http.server {PORT}", "ada", True)
-    proxy = config.users_network(network)["proxy"]
+    proxy = users_network(network)["proxy"]
     in_ada(
         f"nft insert rule inet schoolhub input ip saddr {proxy} tcp dport {PORT} accept", "0", False
     )

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from schoolhub.lab import client
-from schoolhub.lab.hosts import playbook_command
+from schoolhub_lab import client
+from schoolhub_lab.hosts import playbook_command
 
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
 # Tests of what the host's release does not change (sign-in flows, the browser,

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 from xml.etree import ElementTree
 
-from schoolhub import config
+from schoolhub import settings
 
 SERVICE = "announcements"
 # The page's message, in the hub's data directory (kept with the database).
@@ -45,7 +45,7 @@ def settings_time() -> str:
     """When the site's settings (the inventory's announcement) were written:
     once per process, since a change of them starts a new hub."""
     try:
-        return datetime.fromtimestamp(config.SETTINGS.stat().st_mtime, UTC).isoformat()
+        return datetime.fromtimestamp(settings.SETTINGS.stat().st_mtime, UTC).isoformat()
     except OSError:
         return datetime(2000, 1, 1, tzinfo=UTC).isoformat()
 
@@ -61,7 +61,7 @@ def current(cfg: dict, now: datetime | None = None) -> list[dict]:
         found.append({"message": given["message"], "expires": given["expires"], "by": "", "at": at})
     with contextlib.suppress(OSError, ValueError):  # none set, or being replaced
         found.append(json.loads(store_path(cfg).read_text()))
-    return [a for a in found if not (e := config.parse_expiry(a["expires"])) or e > now]
+    return [a for a in found if not (e := settings.parse_expiry(a["expires"])) or e > now]
 
 
 def banner(cfg: dict):
@@ -168,8 +168,8 @@ def main() -> None:
     from jupyterhub.utils import url_path_join
     from tornado import ioloop, web
 
-    config.log_like_the_hub()
-    cfg = config.load(config.SETTINGS)
+    settings.log_like_the_hub()
+    cfg = settings.load(settings.SETTINGS)
 
     class Page(HubOAuthenticated, web.RequestHandler):
         """Who may open it may set it: the hub's admins and the TAs' role."""

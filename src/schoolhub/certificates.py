@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
-from schoolhub import config
+from schoolhub import settings
 
 SERVICE = "certificates"
 # After a name it did not know, the service asks the hub for its users again,
@@ -95,12 +95,12 @@ def main() -> None:
 
     from tornado import ioloop, web
 
-    config.log_like_the_hub()
+    settings.log_like_the_hub()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--service", action="append", default=[])
     args = parser.parse_args()
-    cfg = config.load(config.SETTINGS)
+    cfg = settings.load(settings.SETTINGS)
     domain = urlsplit(cfg["hub"]["public_url"]).hostname or ""
     api, token = os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"]
     names = Names(domain, args.service, lambda: hub_users(api, token))

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from tornado import ioloop, web
 
-from schoolhub import config
+from schoolhub import settings
 
 SERVICE = "gitcache"
 # Mirrors live under the hub's data directory (kept with the database).
@@ -37,7 +37,7 @@ log = logging.getLogger(SERVICE)
 def repo_key(url: str) -> str:
     """A repository's place in the cache and in the service's URLs:
     host/owner/name (a port kept as host_port), without .git."""
-    parts = urlsplit(config.repo_address(url))
+    parts = urlsplit(settings.repo_address(url))
     return f"{parts.netloc.replace(':', '_')}/{parts.path.strip('/')}"
 
 
@@ -54,7 +54,7 @@ def server_git_config(base: str, repos: list[str], token: str) -> dict[str, str]
     """A server's environment: its git fetches the site's repositories from
     the cache at `base` (the service's URL through the proxy), with the
     server's own token."""
-    pairs = [(f"url.{base}/{repo_key(url)}.insteadOf", config.repo_address(url)) for url in repos]
+    pairs = [(f"url.{base}/{repo_key(url)}.insteadOf", settings.repo_address(url)) for url in repos]
     pairs.append((f"http.{base}/.extraHeader", f"Authorization: token {token}"))
     return git_env(pairs)
 
@@ -175,7 +175,7 @@ class Repository(web.RequestHandler):
             # (.../course-2 when .../course is one): back to its own host.
             found = [k for k in mirrors.urls if key.startswith(k)]
             if found and rest == "info/refs":
-                start = config.repo_address(mirrors.urls[found[0]])
+                start = settings.repo_address(mirrors.urls[found[0]])
                 self.redirect(f"{start}{key[len(found[0]) :]}/{rest}?{self.request.query}")
                 return
             raise web.HTTPError(404, f"{key} is not one of the site's repositories")
@@ -203,10 +203,10 @@ def make_app(prefix: str, mirrors: Mirrors, handler=Repository) -> web.Applicati
 def main() -> None:
     from jupyterhub.services.auth import HubAuthenticated
 
-    config.log_like_the_hub()
-    cfg = config.load(config.SETTINGS)
+    settings.log_like_the_hub()
+    cfg = settings.load(settings.SETTINGS)
     git = cfg["git"]
-    token = config.read_secret(cfg, "git_token") if git["private"] else ""
+    token = settings.read_secret(cfg, "git_token") if git["private"] else ""
     root = Path(cfg["hub"]["data_dir"]) / CACHE_DIR
     mirrors = Mirrors(root, git["repos"], token, git["refresh_every"])
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from schoolhub import config
+from schoolhub import settings
 
 
 class Hub:
@@ -44,13 +44,13 @@ class Hub:
         self.api, self.token, self.tas = api, token, tas
 
     @classmethod
-    def from_settings(cls, path: str | Path = config.SETTINGS) -> Hub:
+    def from_settings(cls, path: str | Path = settings.SETTINGS) -> Hub:
         """The hub of this container, as its settings say (port, token)."""
-        cfg = config.load(path)
+        cfg = settings.load(path)
         return cls(
             f"http://127.0.0.1:{cfg['hub']['port']}/hub/api",
-            config.read_secret(cfg, "ops_api_token"),
-            config.groups_of(cfg, "admin_teams"),
+            settings.read_secret(cfg, "ops_api_token"),
+            settings.groups_of(cfg, "admin_teams"),
         )
 
     def call(self, method: str, path: str, body=None, ok: tuple[int, ...] = ()):
@@ -74,7 +74,7 @@ class Hub:
         while page := self.call("GET", f"/users?offset={len(users)}&limit={self.PAGE}{only}"):
             users += page
         for u in users:
-            u["ta"] = config.is_ta(self.tas, u["admin"], u.get("groups") or [])
+            u["ta"] = settings.is_ta(self.tas, u["admin"], u.get("groups") or [])
         return users
 
     def running(self, names) -> set[str]:

@@ -27,7 +27,7 @@ import sys
 
 import requests
 
-from schoolhub import config
+from schoolhub import settings
 from schoolhub.ops import Hub
 
 # GitHub's rule for logins: letters, digits and single inner hyphens, at most 39.
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--column", default="github", help="the CSV column with GitHub logins")
     args = parser.parse_args(argv)
-    cfg = config.load(config.SETTINGS)
+    cfg = settings.load(settings.SETTINGS)
     try:
         if cfg["auth"]["kind"] != "github":
             raise RosterError("the roster check needs GitHub sign-in (jupyterhub_auth: github)")
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         gh = cfg["auth"]["github"]
         github = GitHub(GitHubOAuthenticator(github_url=gh["url"]).github_api, token)
         members = set().union(
-            *(github.members(gh["org"], config.slugify(t)) for t in gh["user_teams"])
+            *(github.members(gh["org"], settings.slugify(t)) for t in gh["user_teams"])
         )
         found = check(roster, members, Hub.from_settings().users(), github.exists)
     except RosterError as error:

@@ -25,8 +25,8 @@ from tornado import web
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
-from schoolhub.config import is_ta, size_bytes
 from schoolhub.gitcache import server_git_config
+from schoolhub.settings import is_ta, size_bytes
 
 # What start.sh needs as root before it becomes the user (chown the home, add
 # the user, setpriv, timeout of the user's start script, the server's own
@@ -162,7 +162,7 @@ class SchoolSpawner(Configurable):
     profiles = List(
         Dict(),
         config=True,
-        help="Choices on the spawn page, complete and checked (schoolhub.config.profiles): "
+        help="Choices on the spawn page, complete and checked (schoolhub.settings.profiles): "
         "name, display_name, description, image, cpu_limit, mem_limit, admin_only, default.",
     )
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from schoolhub.lab import hosts
+from schoolhub_lab import hosts
 
 # The scenarios' shared tests (molecule/shared): the lab runs some of them too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "molecule/shared"))

@@ -5,7 +5,7 @@ scenario tests the rest of sign-in: admins, outsiders)."""
 import os
 from pathlib import Path
 
-from schoolhub.lab.browser import sign_in_to_jupyterlab
+from schoolhub_lab.browser import sign_in_to_jupyterlab
 
 PORT = os.environ.get("LAB_PORT", "8000")
 URL = f"http://hub.localhost:{PORT}"

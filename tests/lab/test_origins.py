@@ -8,7 +8,7 @@ import yaml
 from lab import LAB, in_server, on_hub_host, server_address
 from origins import serve_the_page, the_page_got_nothing, visit
 
-from schoolhub.lab import client
+from schoolhub_lab import client
 
 
 def in_hub(command: str) -> str:

@@ -7,7 +7,7 @@ import json
 
 from lab import HUB_HOST, LAB, WORKERS, in_server, on_host, on_hub_host
 
-from schoolhub.lab import client, hosts
+from schoolhub_lab import client, hosts
 
 
 def lose_everything() -> None:

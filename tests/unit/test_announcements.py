@@ -8,6 +8,7 @@ import pytest
 from traitlets.config import Config
 
 from schoolhub import announcements, config
+from schoolhub.settings import DEFAULTS, ConfigError, merge, validate
 
 NOW = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
@@ -19,8 +20,8 @@ def settings(tmp_path, message="", expires="") -> dict:
         "auth": {"kind": "native", "native": {"admin_users": ["tina"]}},
         "spawner": {"image": "school/notebook:2026"},
     }
-    cfg = config.merge(config.DEFAULTS, doc)
-    config.validate(cfg)
+    cfg = merge(DEFAULTS, doc)
+    validate(cfg)
     return cfg
 
 
@@ -108,5 +109,5 @@ def test_the_hub_runs_the_service_and_servers_read_its_feed_through_the_proxy(tm
 
 
 def test_a_wrong_expiry_is_named(tmp_path):
-    with pytest.raises(config.ConfigError, match="announcements.expires: 'next tuesday' is not"):
+    with pytest.raises(ConfigError, match="announcements.expires: 'next tuesday' is not"):
         settings(tmp_path, "Lunch", "next tuesday")

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from playwright.sync_api import Error
 
-from schoolhub.lab import browser
+from schoolhub_lab import browser
 
 
 class Page:

@@ -8,7 +8,7 @@ import yaml
 from traitlets import TraitError
 from traitlets.config import Config
 
-from schoolhub import config
+from schoolhub import config, settings
 from schoolhub.spawner import SchoolDockerSpawner, SchoolSwarmSpawner
 
 ADA = SimpleNamespace(name="ada", id=1, admin=False)
@@ -66,7 +66,7 @@ def make(tmp_path, secrets):
 
 
 def error_of(make, update) -> str:
-    with pytest.raises(config.ConfigError) as raised:
+    with pytest.raises(settings.ConfigError) as raised:
         make(update)
     return str(raised.value)
 
@@ -139,7 +139,7 @@ def test_plain_http_leaves_cookies_to_the_request(make):
 
 
 def test_public_url_with_a_path_is_named(make):
-    with pytest.raises(config.ConfigError, match=r"hub.public_url: 'https://hub.example/hub'"):
+    with pytest.raises(settings.ConfigError, match=r"hub.public_url: 'https://hub.example/hub'"):
         make({"hub": {"public_url": "https://hub.example/hub"}})
 
 
@@ -195,7 +195,7 @@ def test_full_admin_tas_have_no_role_of_their_own(make):
     ],
 )
 def test_a_wrong_ta_role_is_named(make, update, message):
-    with pytest.raises(config.ConfigError, match=message):
+    with pytest.raises(settings.ConfigError, match=message):
         make(update)
 
 
@@ -239,8 +239,8 @@ def test_groups_come_only_from_the_configured_org(make):
 
 
 def test_slugs_follow_github():
-    assert config.slugify("TAs") == "tas"
-    assert config.slugify("Summer School 2026") == "summer-school-2026"
+    assert settings.slugify("TAs") == "tas"
+    assert settings.slugify("Summer School 2026") == "summer-school-2026"
 
 
 def test_browser_url_only_changes_the_authorize_page(make):
@@ -342,7 +342,7 @@ def test_no_profiles_no_spawn_page(make):
 def test_profiles_are_complete_and_the_first_for_students_is_the_default(make):
     c = make({"spawner": {"profiles": [TA_TOOLS, STANDARD, BIG]}})
     ta_tools, standard, big = c.SchoolSpawner.profiles
-    assert standard == {**config.PROFILE, **STANDARD, "default": True}
+    assert standard == {**settings.PROFILE, **STANDARD, "default": True}
     assert big["default"] is False and big["image"] == "" and big["cpu_limit"] == 2
     assert ta_tools["display_name"] == "ta-tools" and ta_tools["default"] is False
 
@@ -403,7 +403,7 @@ def test_every_memory_limit_the_check_accepts_the_spawner_takes(make, size):
     for given, ta in limits_with(size):
         try:
             c = make({"spawner": given})
-        except config.ConfigError:
+        except settings.ConfigError:
             continue
         # The hub reads DockerSpawner.mem_limit here; each start sets the user's.
         spawner = SchoolDockerSpawner(config=c, user=ADA)
@@ -415,7 +415,7 @@ def test_the_check_takes_the_memory_limits_the_spawner_takes(make, size):
     for given, _ in limits_with(size):
         try:
             make({"spawner": given})
-        except config.ConfigError:
+        except settings.ConfigError:
             assert not spawner_takes(size), given
         else:
             assert spawner_takes(size), given
@@ -540,7 +540,7 @@ def test_a_tmp_that_is_not_a_size_is_named(make, size):
 
 @pytest.mark.parametrize("size, expected", [("64M", 64 << 20), ("1.5G", 3 << 29), ("2048", 2048)])
 def test_sizes_are_binary(size, expected):
-    assert config.size_bytes(size) == expected
+    assert settings.size_bytes(size) == expected
 
 
 def test_extra_environment_is_passed(make):
@@ -588,14 +588,14 @@ def test_bool_is_not_an_int(make):
 
 
 def test_defaults_are_never_mutated(make):
-    before = copy.deepcopy(config.DEFAULTS)
+    before = copy.deepcopy(settings.DEFAULTS)
     make({"spawner": {"environment": {"A": "1"}}, "hub": {"admin_users": ["x"]}})
-    assert config.DEFAULTS == before
+    assert settings.DEFAULTS == before
 
 
 def test_unreadable_document_is_named(tmp_path):
-    with pytest.raises(config.ConfigError, match="nothing.yaml"):
-        config.load(tmp_path / "nothing.yaml")
+    with pytest.raises(settings.ConfigError, match="nothing.yaml"):
+        settings.load(tmp_path / "nothing.yaml")
 
 
 # --- shares and start scripts -----------------------------------------------
@@ -696,7 +696,7 @@ def test_team_folders_go_to_their_teams_groups(make):
     ],
 )
 def test_wrong_team_folders_are_named(make, update, message):
-    with pytest.raises(config.ConfigError, match=message):
+    with pytest.raises(settings.ConfigError, match=message):
         make(update)
 
 
@@ -709,7 +709,7 @@ def test_wrong_team_folders_are_named(make, update, message):
     ],
 )
 def test_wrong_course_repositories_are_named_and_a_token_never_repeated(make, repos, message):
-    with pytest.raises(config.ConfigError, match=message) as raised:
+    with pytest.raises(settings.ConfigError, match=message) as raised:
         make({"git": {"repos": repos}})
     assert "ghp_secret" not in str(raised.value)
 
@@ -787,7 +787,7 @@ def test_the_site_cannot_give_the_server_back_the_users_python_site(make):
 
 
 def test_names_of_their_own_are_the_default():
-    assert config.DEFAULTS["hub"]["subdomains"] is True
+    assert settings.DEFAULTS["hub"]["subdomains"] is True
 
 
 def test_only_the_proxy_and_the_hub_open_connections_to_servers(make):
@@ -798,7 +798,7 @@ def test_only_the_proxy_and_the_hub_open_connections_to_servers(make):
 
 
 def test_the_proxy_and_the_hub_have_fixed_addresses_outside_the_servers_half():
-    assert config.users_network("10.222.0.0/20") == {
+    assert settings.users_network("10.222.0.0/20") == {
         "proxy": "10.222.0.10",
         "hub": "10.222.0.11",
         "servers": "10.222.8.0/21",
@@ -807,7 +807,7 @@ def test_the_proxy_and_the_hub_have_fixed_addresses_outside_the_servers_half():
 
 @pytest.mark.parametrize("subnet", ["10.222.0.5/20", "banana", "10.0.0.0/25", "fd00::/64"])
 def test_a_users_network_that_is_not_one_or_too_small_is_named(make, subnet):
-    assert config.users_network(subnet) == {}
+    assert settings.users_network(subnet) == {}
     message = error_of(make, {"spawner": {"image": "x", "network_subnet": subnet}})
     assert f"spawner.network_subnet: {subnet!r} is not an IPv4 network of /24 or larger" in message
 

@@ -34,8 +34,8 @@ def test_the_hub_gets_the_modules_and_runtime_dependencies_only():
 def test_editing_the_lab_or_the_dev_tools_keeps_the_hub_tag(tmp_path):
     project = copy_project(tmp_path)
     before = hub_tag(project)
-    (project / "src/schoolhub/lab/hosts.py").write_text("# edited\n")
-    (project / "src/schoolhub/lab/new.py").write_text("x = 1\n")
+    (project / "src/schoolhub_lab/hosts.py").write_text("# edited\n")
+    (project / "src/schoolhub_lab/new.py").write_text("x = 1\n")
     toml = project / "pyproject.toml"
     toml.write_text(toml.read_text().replace('"ruff>=', '"black>=24,<25",\n    "ruff>='))
     assert hub_tag(project) == before

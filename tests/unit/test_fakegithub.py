@@ -12,7 +12,8 @@ from oauthenticator.github import GitHubOAuthenticator
 from oauthenticator.oauth2 import _serialize_state
 from traitlets.config import Config
 
-from schoolhub import config, fakegithub
+from schoolhub import config
+from schoolhub_lab import fakegithub
 
 DATA = {
     "users": [

@@ -11,7 +11,8 @@ import pytest
 import requests
 from conftest import serving
 
-from schoolhub import fakegithub, gitcache
+from schoolhub import gitcache
+from schoolhub_lab import fakegithub
 
 DATA = {
     "users": [{"login": "tina"}, {"login": "eve"}],

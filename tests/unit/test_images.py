@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from schoolhub.lab import images
+from schoolhub_lab import images
 
 DEB822 = """\
 Types: deb

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from schoolhub.lab import hosts
+from schoolhub_lab import hosts
 
 
 def test_default_lab_and_one_from_the_environment(monkeypatch):

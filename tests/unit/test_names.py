@@ -4,7 +4,7 @@ hub's side)."""
 
 import socket
 
-from schoolhub.lab import browser, client
+from schoolhub_lab import browser, client
 
 
 def test_a_user_server_is_on_her_own_name():

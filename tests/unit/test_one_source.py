@@ -1,4 +1,4 @@
-"""One source for each default: the hub's own defaults (schoolhub.config.DEFAULTS,
+"""One source for each default: the hub's own defaults (schoolhub.settings.DEFAULTS,
 used when a setting is absent) agree with what the role renders from its
 defaults (roles/jupyterhub/vars/main.yml `_jupyterhub_settings`)."""
 
@@ -9,7 +9,7 @@ import jinja2
 import pytest
 import yaml
 
-from schoolhub import config
+from schoolhub import settings
 
 ROLE = Path(__file__).resolve().parents[2] / "roles/jupyterhub"
 
@@ -63,7 +63,7 @@ def rendered_defaults() -> dict[str, object]:
 
 
 RENDERED = rendered_defaults()
-DEFAULTS = dict(leaves(config.DEFAULTS))
+DEFAULTS = dict(leaves(settings.DEFAULTS))
 
 
 def test_most_settings_are_compared():
@@ -72,7 +72,7 @@ def test_most_settings_are_compared():
 
 @pytest.mark.parametrize("setting", sorted(RENDERED))
 def test_the_hubs_default_is_the_roles(setting):
-    assert setting in DEFAULTS, f"{setting}: rendered by the role, unknown to schoolhub.config"
+    assert setting in DEFAULTS, f"{setting}: rendered by the role, unknown to schoolhub.settings"
     # An empty default in the hub is none (a site's own value: its image, teams, shares).
     if DEFAULTS[setting] not in ("", []):
         assert RENDERED[setting] == DEFAULTS[setting], setting
@@ -114,6 +114,6 @@ def test_labels_are_the_spawners():
 
 def test_the_hub_reads_its_settings_where_the_role_puts_them():
     hub_dir = role_variables()["_jupyterhub_hub_dir"]
-    assert str(config.SETTINGS) == f"{hub_dir}/schoolhub.yaml"
+    assert str(settings.SETTINGS) == f"{hub_dir}/schoolhub.yaml"
     run = (ROLE / "tasks/run.yml").read_text()
     assert "'/schoolhub.yaml:' ~ _jupyterhub_hub_dir ~ '/schoolhub.yaml:ro'" in run

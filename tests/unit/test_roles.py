@@ -80,7 +80,7 @@ def test_container_only_settings_live_in_the_test_inventory():
 
 def test_test_hosts_set_only_known_variables():
     """The test hosts' settings and every scenario's own name role variables (or
-    the lab's, which schoolhub.lab.hosts writes, or Ansible's own connection
+    the lab's, which schoolhub_lab.hosts writes, or Ansible's own connection
     settings): a typo fails here."""
     known = {"ansible_become"}
     for role in ROLES:

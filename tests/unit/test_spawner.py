@@ -352,7 +352,7 @@ def test_a_sites_own_constraints_stay_beside_ours(monkeypatch):
 
 from dockerspawner import DockerSpawner  # noqa: E402
 
-from schoolhub.config import profiles as complete  # noqa: E402
+from schoolhub.settings import profiles as complete  # noqa: E402
 from schoolhub.spawner import Refused  # noqa: E402
 
 PROFILES = complete(

@@ -31,7 +31,7 @@ from conftest import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from schoolhub.lab.browser import sign_in_to_jupyterlab
+from schoolhub_lab.browser import sign_in_to_jupyterlab
 
 NAME = "schoolhub-https-host.test"  # jupyterhub_public_url's host (molecule.yml)
 TAS = "summer-school:tas"  # the TA team's group (inventory/test-hosts.yml's org)

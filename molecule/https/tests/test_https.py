@@ -11,7 +11,7 @@ import pytest
 import requests
 from conftest import ARTIFACTS, run_playbook
 
-from schoolhub.lab.browser import sign_in_to_jupyterlab
+from schoolhub_lab.browser import sign_in_to_jupyterlab
 
 NAME = "schoolhub-https-host.test"  # jupyterhub_public_url's host (molecule.yml)
 

@@ -3,7 +3,7 @@ sees JupyterLab; the screenshot is kept in build/artifacts/."""
 
 from conftest import ARTIFACTS, same_on_every_release
 
-from schoolhub.lab.browser import sign_in_to_jupyterlab
+from schoolhub_lab.browser import sign_in_to_jupyterlab
 
 
 @same_on_every_release

@@ -20,7 +20,7 @@ from conftest import (
     unchanged,
 )
 
-from schoolhub.lab import bench, client, hosts
+from schoolhub_lab import bench, client, hosts
 
 HOST = f"schoolhub-hub-host-{os.environ.get('HOST_OS', 'debian13')}"
 

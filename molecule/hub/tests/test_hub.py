@@ -7,7 +7,7 @@ import time
 import requests
 from conftest import container, on_the_shorter_chain, run_playbook, same_on_every_release
 
-from schoolhub.lab import client
+from schoolhub_lab import client
 
 
 def test_student_signs_in_and_gets_jupyterlab(running, hub_url):

@@ -9,7 +9,7 @@ import pytest
 import requests
 from conftest import container, run_playbook, same_on_every_release
 
-from schoolhub.lab import client
+from schoolhub_lab import client
 
 pytestmark = same_on_every_release
 

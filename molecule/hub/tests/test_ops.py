@@ -8,7 +8,7 @@ import time
 from conftest import container, run_playbook, same_on_every_release, secrets
 
 from schoolhub import ops
-from schoolhub.lab import client
+from schoolhub_lab import client
 
 
 def image_of(host, name) -> str:

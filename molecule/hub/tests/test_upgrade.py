@@ -6,7 +6,7 @@ starts the hub again from an empty database at an older JupyterHub."""
 import pytest
 from conftest import container, run_playbook, same_on_every_release, site_image
 
-from schoolhub.lab import client
+from schoolhub_lab import client
 
 OLDER, OLDEST = "5.4.6", "5.3.0"  # the role's jupyterhub_version is newer
 

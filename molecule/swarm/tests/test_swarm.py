@@ -31,7 +31,7 @@ from conftest import (
 )
 from isolation import users_network_address
 
-from schoolhub.lab import client
+from schoolhub_lab import client
 
 W3 = "schoolhub-swarm-w3"
 PROFILES = json.dumps({"jupyterhub_profiles": PROFILES_WITH_ITS_OWN_IMAGE})

@@ -7,8 +7,8 @@ from pathlib import Path
 
 
 def hub_package(project: str) -> list[dict]:
-    """The hub image's share of this project: the package's own modules (not
-    its subpackages: the lab runs on the controller only) and the runtime
+    """The hub image's share of this project: the schoolhub package (not the
+    lab's, schoolhub_lab, which runs on the controller) and the runtime
     dependencies from pyproject.toml (not the dev tools), as build-context entries."""
     root = Path(project)
     modules = sorted((root / "src/schoolhub").glob("*.py"))

@@ -1,5 +1,5 @@
 """The users' network's addresses (jupyterhub_network_subnet), as the hub
-computes them (schoolhub.config.users_network), and the names the site's DNS
+computes them (schoolhub.settings.users_network), and the names the site's DNS
 must know."""
 
 import socket
@@ -9,7 +9,7 @@ from pathlib import Path
 # This project's package: the source the hub image is built from.
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))
 
-from schoolhub.config import users_network  # noqa: E402
+from schoolhub.settings import users_network  # noqa: E402
 
 
 def unresolved(names: list[str]) -> list[str]:

@@ -1,5 +1,5 @@
 """The hub's own check of its settings, run on the controller before any host
-changes (tasks/preflight.yml): the same schoolhub.config code the hub runs at
+changes (tasks/preflight.yml): the same schoolhub.settings code the hub runs at
 its start, with errors named by the inventory variable they come from."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ ROLE = Path(__file__).resolve().parents[1]
 # This project's package: the source the hub image is built from.
 sys.path.insert(0, str(ROLE.parents[1] / "src"))
 
-from schoolhub import config  # noqa: E402
+from schoolhub import settings as schema  # noqa: E402
 
 
 def _sources(node, path=""):
@@ -40,8 +40,8 @@ def settings_error(settings: dict) -> str:
     """"" when the hub accepts `settings`; else the hub's messages (every
     mistake, one a line), each led by the inventory variable to fix."""
     try:
-        config.validate(config.merge(config.DEFAULTS, settings))
-    except config.ConfigError as error:
+        schema.validate(schema.merge(schema.DEFAULTS, settings))
+    except schema.ConfigError as error:
         variables = _variables()
 
         def named(message: str) -> str:

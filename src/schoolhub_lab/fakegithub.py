@@ -10,7 +10,7 @@ It also hosts git repositories over smart HTTP (read only; a private one for
 its org members' tokens), counts their fetches and takes new commits from
 the org's owners (/_test/git/<org>/<name>), for the course-repository tests.
 
-    python -m schoolhub.fakegithub --data github.yaml --port 8080
+    python -m schoolhub_lab.fakegithub --data github.yaml --port 8080
 
 The data file (YAML):
 
@@ -45,8 +45,8 @@ from urllib.parse import urlencode
 import yaml
 from tornado import ioloop, web
 
-from schoolhub.config import slugify
 from schoolhub.gitcache import serve
+from schoolhub.settings import slugify
 
 SCOPES = "read:org,user:email"
 

@@ -1,8 +1,8 @@
 """Container test hosts on this machine: the lab's and every molecule scenario's.
 
-    python -m schoolhub.lab.hosts up     # lab: hosts + inventory + site.yml, then the hub's URL
-    python -m schoolhub.lab.hosts down   # removes every container, volume and network it made
-    python -m schoolhub.lab.hosts create NAME...  # molecule's create step (delegated driver)
+    python -m schoolhub_lab.hosts up     # lab: hosts + inventory + site.yml, then the hub's URL
+    python -m schoolhub_lab.hosts down   # removes every container, volume and network it made
+    python -m schoolhub_lab.hosts create NAME...  # molecule's create step (delegated driver)
 
 Hosts are systemd + Docker-in-Docker containers from the test-host image (see
 images.py), made by one recipe (`run_host`). Everything a lab or a scenario
@@ -28,7 +28,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from schoolhub.lab import client, images
+from schoolhub_lab import client, images
 
 LABEL = "org.schoolhub.lab"
 # Every capability but SYS_RESOURCE (missing from these kernels' bounding set)
@@ -72,7 +72,7 @@ CAPABILITIES = [
     "SYSLOG",
     "WAKE_ALARM",
 ]
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 # Each worker is a whole Docker host on this machine.
 MAX_WORKERS = 8
 # Settings every container test host needs (the lab's and molecule's inventories use it).

@@ -3,8 +3,8 @@ the same moment, timed until their JupyterLab answers through the proxy; the
 same N servers started with plain `docker run` on the same hosts, with the same
 image, mounts and limits, are the baseline.
 
-    python -m schoolhub.lab.bench lab [--users 50]   # make bench [N=50]: its own lab, removed after
-    python -m schoolhub.lab.bench storm --hub URL --token TOKEN [--users 50]
+    python -m schoolhub_lab.bench lab [--users 50]   # make bench [N=50]: its own lab, removed after
+    python -m schoolhub_lab.bench storm --hub URL --token TOKEN [--users 50]
         # any hub: users bench-001... made through the REST API with an admin's
         # token (no GitHub sign-in), started at once, stopped and removed after
         # (their home volumes stay: named as the site's jupyterhub_home_volume)
@@ -45,8 +45,8 @@ import requests
 import yaml
 
 from schoolhub import ops
-from schoolhub.lab import client, hosts, images
 from schoolhub.spawner import tmpfs_options
+from schoolhub_lab import client, cpu, hosts, images
 
 ROOT = hosts.ROOT
 # Seconds the storm's servers (up to N) may take to stop between storms.
@@ -427,26 +427,13 @@ def result_of(starts: list[Start], sampler: Sampler | None = None) -> dict:
 
 # --- where the CPU goes: each container's cgroup ------------------------------------
 
-# Seconds of CPU each container of `{ids}` (a command naming full container
-# ids) used since it started: cgroup v1 (cpuacct.usage, ns) or v2 (usage_usec).
-# The lab's hosts share the kernel's hierarchy, so a host's own cgroup holds its
-# engine (dockerd, containerd, the shims), not the containers it runs.
-CGROUP_CPU = (
-    "for c in $({ids}); do"
-    " for f in {root}/cpuacct/docker/$c/cpuacct.usage {root}/cpu,cpuacct/docker/$c/cpuacct.usage;"
-    " do [ -r $f ] && echo $c $(cat $f) 1e-9 && break; done;"
-    " for f in {root}/system.slice/docker-$c.scope/cpu.stat {root}/docker/$c/cpu.stat;"
-    " do [ -r $f ] && echo $c $(sed -n 's/^usage_usec //p' $f) 1e-6 && break; done;"
-    " done; true"  # (a container without a cgroup, gone meanwhile, is left out)
-)
 
-
-def cpu_seconds(ids: str, host: str = "", root: str = "/sys/fs/cgroup") -> dict[str, float]:
-    """Container id -> CPU seconds used, for the containers `ids` lists: in a
-    lab host's engine (`host`), or this machine's (the lab's hosts themselves)."""
-    script = CGROUP_CPU.format(ids=ids, root=root)
-    said = in_host(host, "sh", "-c", script) if host else images.run("sh", "-c", script)
-    return {c: int(v) * float(unit) for c, v, unit in (line.split() for line in said.splitlines())}
+def cpu_seconds(ids: str, host: str = "") -> dict[str, float]:
+    """Container id -> CPU seconds used, for the containers the command `ids`
+    lists: in a lab host's engine (`host`), or this machine's (the lab's hosts
+    themselves)."""
+    script = cpu.script(ids)
+    return cpu.parse(in_host(host, "sh", "-c", script) if host else images.run("sh", "-c", script))
 
 
 @dataclass

@@ -52,7 +52,7 @@ def host_rules(resolve: dict[str, str]) -> list[str]:
 def launch(playwright, resolve: dict[str, str] | None = None):
     """Debian's Chromium, headless, finding the names `resolve` maps and those
     this process was told of (client.resolve)."""
-    from schoolhub.lab.client import RESOLVED
+    from schoolhub_lab.client import RESOLVED
 
     args = [*FLAGS, *host_rules({**RESOLVED, **(resolve or {})})]
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)

@@ -5,7 +5,7 @@ machine's apt already uses, then a host image (systemd, Docker engine, python3,
 the machine's extra CA certificates) is built on it. Each tag carries a hash of
 its inputs, so an unchanged input means the image is reused, never rebuilt.
 
-    python -m schoolhub.lab.images host --os debian13   # prints the host image tag
+    python -m schoolhub_lab.images host --os debian13   # prints the host image tag
 """
 
 from __future__ import annotations

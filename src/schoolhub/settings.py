@@ -1,0 +1,607 @@
+"""The hub's settings: one YAML document (`schoolhub.yaml`, which the
+`jupyterhub` role renders from inventory variables), its defaults, its checks,
+and what the hub's parts read from it (who is a TA, the users' network, the
+secrets). The bottom of the package: it imports none of schoolhub's modules;
+schoolhub.config turns the settings into JupyterHub's configuration.
+
+Settings are merged over DEFAULTS (deep copies, the defaults are never
+mutated); an unknown key or a bad value is an error naming the key. Secrets are
+never in the YAML: they are read from files in `hub.secrets_dir`.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+# Where the role mounts the document in the hub container.
+SETTINGS = Path("/srv/jupyterhub/schoolhub.yaml")
+
+DEFAULTS: dict[str, Any] = {
+    "hub": {
+        # Where the hub listens inside its container, and the name other containers use.
+        "ip": "0.0.0.0",  # noqa: S104 (inside a container, behind the proxy)
+        "port": 8081,
+        "connect_host": "jupyterhub",
+        # The hub container's name on the users' network (where the proxy reaches its services).
+        "container": "jupyterhub",
+        # As users type it; https:// makes every cookie Secure (hub's and servers').
+        "public_url": "",
+        # Each user's server on a name of its own, <user>.<the public URL's
+        # host>: what a student's server serves never runs with a visitor's
+        # hub session (JupyterHub's subdomain_host). False: one origin for all.
+        "subdomains": True,
+        # The certificates service's port in the hub container, which the TLS
+        # front asks before it gets a certificate for a user's name (0: none).
+        "tls_ask_port": 0,
+        "data_dir": "/srv/jupyterhub/data",
+        # The SQLite database in it (the role backs it up by this name).
+        "database": "jupyterhub.sqlite",
+        "secrets_dir": "/srv/jupyterhub/secrets",
+        "admin_users": [],
+        # Never stop user servers when the hub stops: restarting the hub keeps them.
+        "cleanup_servers": False,
+        "concurrent_spawn_limit": 200,
+        "active_server_limit": 0,
+        "log_level": "INFO",
+        # Seconds between the hub's rounds of activity updates, which also put
+        # back the proxy's routes after a proxy restart (JupyterHub's 300 s
+        # would leave users on "redirect loop" pages for minutes).
+        "last_activity_interval": 60,
+        # What the GitHub TA teams may do (TA_ROLES): everything, or students' servers only.
+        "ta_role": "full-admin",
+        # Users may share their running server with a user or by a link (JupyterHub's sharing).
+        "sharing": True,
+    },
+    "proxy": {
+        # Its API, on the network of the hub and the proxy alone.
+        "api_url": "http://proxy-api:8001",
+        # As containers on the users' network reach it (servers read the announcements there).
+        "url": "http://jupyterhub-proxy:8000",
+    },
+    # Shown on the hub's pages and in JupyterLab (schoolhub.announcements);
+    # admins and TAs add one of their own on the service's page.
+    "announcements": {
+        "message": "",
+        # ISO 8601 date or time, UTC unless it names an offset; "" never.
+        "expires": "",
+    },
+    "auth": {
+        "kind": "github",
+        "github": {
+            "org": "",
+            "user_teams": [],
+            "admin_teams": [],
+            "client_id": "",
+            "callback_url": "",
+            "url": "https://github.com",
+            # Where browsers are sent to sign in, when it differs from `url`.
+            "browser_url": "",
+            # Seconds before a user's teams are fetched again (on the next request or spawn).
+            "refresh_age": 300,
+        },
+        "native": {
+            "admin_users": [],
+            "open_signup": False,
+            "minimum_password_length": 10,
+        },
+    },
+    "spawner": {
+        # docker: servers on the hub host; swarm: servers on the Swarm's workers.
+        "kind": "docker",
+        "image": "",
+        "network": "schoolhub",
+        # "": the spawner's own: pull a missing image on the hub host (docker);
+        # with Swarm, never look on the manager: the roles put every image (the
+        # school's, every profile's) on every worker before the hub offers it.
+        "pull_policy": "",
+        "home_volume": "schoolhub-home-{username}",
+        # swarm only: the NFS homes share as mounted on every host ("" = homes are
+        # volumes, and each user stays on the node of their first start).
+        "homes_share": "",
+        # Each home's size limit ("" = none), kept by the home volumes' driver:
+        # a Docker volume plugin on every host that runs servers (the role's
+        # schoolhub-homes), or Docker's own "local" (no quota).
+        "home_quota": "",
+        "home_driver": "local",
+        "default_url": "/lab",
+        "uid": 1000,
+        "gid": 100,
+        "mem_limit": "2G",
+        "cpu_limit": 1.0,
+        "admin_mem_limit": "",
+        "admin_cpu_limit": 0.0,
+        # Admins (TAs) may sudo in their servers; students never can.
+        "admin_sudo": False,
+        # Most processes and threads in one server (stops a fork bomb there).
+        "pids_limit": 1024,
+        # /tmp and /var/tmp of every server: memory filesystems of this size
+        # (within its memory limit), never the host's disk.
+        "tmp_size": "512M",
+        # Sized for a first pull of a multi-GB image on a busy host.
+        "start_timeout": 600,
+        "http_timeout": 180,
+        "environment": {},
+        # The users' network's addresses (users_network): the proxy's and the
+        # hub's fixed ones are the only ones that open connections to a server
+        # (its own firewall, set by the image's start.sh before the user's
+        # processes start). "": no fixed addresses, no such firewall.
+        "network_subnet": "",
+        "remove_containers": True,
+        # Choices on the spawn page (PROFILE below); none: no page, every
+        # server as above.
+        "profiles": [],
+    },
+    # The NFS shares as mounted on the hosts that run users' servers ("" = none).
+    "shares": {
+        "admin": "",
+        "data": "",
+        "admin_uid": 1500,
+        "admin_gid": 1500,
+        # The start-scripts hook on those hosts, mounted into every server.
+        "start_hook": "",
+        # The NFS teams share as mounted on every host (the hub's too), and
+        # the GitHub teams that get a folder there: ~/teams/<team> for members.
+        "teams": "",
+        "team_folders": [],
+        "script_timeout": 60,
+    },
+    # Repositories that students pull (nbgitpuller's links) through the hub's
+    # cache (schoolhub.gitcache), which asks their host once a refresh_every
+    # seconds at most; private: the host gets the secret git_token.
+    "git": {
+        "repos": [],
+        "refresh_every": 60,
+        "private": False,
+    },
+    "culler": {
+        "enabled": True,
+        "timeout": 3600,
+        "every": 300,
+        "max_age": 0,
+    },
+}
+
+# What each leaf must be; the type of the default otherwise.
+NUMBER = (int, float)
+# Our own sizes (spawner.tmp_size, home_quota): read by size_bytes and by
+# Ansible's human_to_bytes, never by a trait; both take "1g" and plain bytes.
+SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$")
+# Memory limits (spawner.mem_limit, admin_mem_limit, a profile's): what
+# JupyterHub's ByteSpecification reads (DockerSpawner.mem_limit). Its unit is
+# upper case and never left out: "1g" or "512" stops the hub (TraitError) or
+# every start that uses it. (It would also read " 1G", "1e3G" or "-1G".)
+MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[KMGT]$")
+MEMORY_FORM = "(K, M, G or T, upper case)"
+# The smallest home quota (ext4's own tables take a few MiB of it).
+MINIMUM_QUOTA = 64 << 20
+
+
+def size_bytes(size: str) -> int:
+    """Bytes in a size that SIZE_RE matches (binary units, as Docker's and Ansible's)."""
+    text = str(size)
+    unit = text[-1].upper() if text[-1].isalpha() else ""
+    number = text[:-1] if unit else text
+    return int(float(number) * 1024 ** " KMGT".index(unit or " "))
+
+
+# GitHub team names as admins see them; slugs are computed.
+TEAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")
+ORG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+
+
+# full-admin: JupyterHub admins. server-admin: the admin page, every user's
+# name and activity, and students' servers (open, start, stop; TA_SCOPES);
+# not: adding, removing or promoting users, nor other TAs' servers.
+TA_ROLES = ("full-admin", "server-admin")
+TA_SCOPES = ("admin-ui", "list:users", "read:users", "read:servers")
+TA_SERVER_SCOPES = ("servers", "access:servers")
+
+
+# How long a server trusts the hub's answer about who may open it (hub.sharing).
+SHARE_CHECK_EVERY = 60
+
+
+class ConfigError(ValueError):
+    """The YAML is wrong; the message names the key."""
+
+
+# One choice on the spawn page ("Standard", "Big data day", "R"): empty or 0
+# means the server's usual value (spawner.image, the user's limits).
+PROFILE: dict[str, Any] = {
+    "name": "",  # in links and the API: /hub/spawn?profile=big-data
+    "display_name": "",  # as students read it (default: the name)
+    "description": "",
+    "image": "",
+    "cpu_limit": 0.0,
+    "mem_limit": "",
+    "admin_only": False,  # TAs only: students neither see nor start it
+    "default": False,  # pre-selected (default: the first one students may use)
+}
+PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def merge(defaults: dict, given: dict, path: str = "") -> dict:
+    """Deep-merge `given` over a copy of `defaults`; unknown keys and wrong types are errors."""
+    result = copy.deepcopy(defaults)
+    if not isinstance(given, dict):
+        raise ConfigError(f"{path or 'the document'} must be a mapping, got {given!r}")
+    for key, value in given.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in defaults:
+            known = ", ".join(sorted(defaults))
+            raise ConfigError(f"{where}: unknown setting (known here: {known})")
+        default = defaults[key]
+        if isinstance(default, dict) and default and key != "environment":
+            result[key] = merge(default, value or {}, where)
+            continue
+        expected = NUMBER if isinstance(default, float) else type(default)
+        if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+            raise ConfigError(
+                f"{where}: expected {getattr(expected, '__name__', 'a number')}, got {value!r}"
+            )
+        result[key] = copy.deepcopy(value)
+    return result
+
+
+def slugify(team_name: str) -> str:
+    """GitHub's team slug, as used in its API and in `org:slug` group names."""
+    return re.sub(r"[^a-z0-9_]+", "-", team_name.lower()).strip("-")
+
+
+PUBLIC_URL_RE = re.compile(r"^https?://[^/]+$")
+
+
+def profiles(given: list) -> list[dict]:
+    """The spawn page's choices, every key filled in and exactly one default;
+    a wrong one is an error naming it."""
+    result = []
+    for index, entry in enumerate(given, start=1):
+        where = f"spawner.profiles: profile {index}"
+        if isinstance(entry, dict) and entry.get("name"):
+            where += f" ({entry['name']})"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: must be a mapping (name: ..., description: ...)")
+        try:
+            profile = merge(PROFILE, entry)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from None
+        if not PROFILE_NAME_RE.match(profile["name"]):
+            raise ConfigError(
+                f"{where}: name {profile['name']!r} must be lower-case letters, digits and -"
+            )
+        if profile["name"] in {p["name"] for p in result}:
+            raise ConfigError(f"{where}: the name {profile['name']!r} is used twice")
+        if profile["mem_limit"] and not MEMORY_RE.match(profile["mem_limit"]):
+            raise ConfigError(
+                f"{where}: mem_limit {profile['mem_limit']!r} is not a size like 8G or 512M"
+                f" {MEMORY_FORM}"
+            )
+        if profile["cpu_limit"] < 0:
+            raise ConfigError(f"{where}: cpu_limit must be 0 (the user's) or more")
+        if profile["default"] and profile["admin_only"]:
+            raise ConfigError(f"{where}: the default cannot be for TAs only")
+        profile["display_name"] = profile["display_name"] or profile["name"]
+        result.append(profile)
+    if result:
+        defaults = [p["name"] for p in result if p["default"]]
+        if len(defaults) > 1:
+            raise ConfigError(f"spawner.profiles: only one default, got {', '.join(defaults)}")
+        students = [p for p in result if not p["admin_only"]]
+        if not students:
+            raise ConfigError("spawner.profiles: every profile is for TAs only: students need one")
+        if not defaults:
+            students[0]["default"] = True
+    return result
+
+
+def parse_expiry(text: str) -> datetime | None:
+    """An announcement's expiry (announcements.expires); "" is never."""
+    if not text:
+        return None
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def validate(cfg: dict) -> None:
+    """Every mistake in the merged settings at once, one a line, each led by
+    its key (an admin fixes them all before the next run, not one a run)."""
+    errors = [message for check in CHECKS for message in check(cfg)]
+    if errors:
+        raise ConfigError("\n".join(errors))
+
+
+def _hub(cfg: dict):
+    hub = cfg["hub"]
+    if hub["public_url"] and not PUBLIC_URL_RE.match(hub["public_url"]):
+        yield f"hub.public_url: {hub['public_url']!r} is not like https://hub.school.example"
+    elif hub["subdomains"]:
+        yield from _subdomain_host(hub["public_url"])
+    if hub["ta_role"] not in TA_ROLES:
+        yield f"hub.ta_role: must be one of {', '.join(TA_ROLES)}, got {hub['ta_role']!r}"
+    elif hub["ta_role"] != "full-admin" and cfg["auth"]["kind"] == "native":
+        yield (
+            "hub.ta_role: only full-admin with native sign-in (its TAs are the admins who"
+            " approve sign-ups); server-admin narrows the GitHub TA teams"
+        )
+    if hub["tls_ask_port"] and not hub["subdomains"]:
+        yield "hub.tls_ask_port: only with hub.subdomains (certificates for users' names)"
+    if hub["concurrent_spawn_limit"] < 0:
+        yield "hub.concurrent_spawn_limit: must be 0 (no limit) or more"
+
+
+def _subdomain_host(public_url: str):
+    """Users' servers live at <user>.<host>: the host must be a name."""
+    if not public_url:
+        yield (
+            "hub.public_url: required with hub.subdomains (each user's server is at"
+            " <user>.<the hub's name>)"
+        )
+        return
+    host = urlsplit(public_url).hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return
+    yield (
+        f"hub.public_url: {public_url!r} is an address; hub.subdomains needs a DNS name"
+        " (users' servers are at <user>.<name>, a wildcard record)"
+    )
+
+
+def _auth(cfg: dict):
+    auth = cfg["auth"]
+    if auth["kind"] == "native" and not auth["native"]["admin_users"]:
+        yield "auth.native.admin_users: name the first admin, who signs up first"
+    if auth["kind"] not in ("github", "native"):
+        yield f"auth.kind: must be github or native, got {auth['kind']!r}"
+    if auth["kind"] != "github":
+        return
+    gh = auth["github"]
+    for key in ("org", "client_id", "callback_url"):
+        if not gh[key]:
+            yield f"auth.github.{key}: required when auth.kind is github"
+    if gh["org"] and not ORG_RE.match(gh["org"]):
+        yield f"auth.github.org: {gh['org']!r} is not a GitHub organisation name"
+    if not gh["user_teams"] and not gh["admin_teams"]:
+        yield "auth.github: name at least one of user_teams or admin_teams"
+    for key in ("user_teams", "admin_teams"):
+        for team in gh[key]:
+            if not isinstance(team, str) or not TEAM_RE.match(team):
+                yield f"auth.github.{key}: {team!r} is not a team name"
+
+
+def _spawner(cfg: dict):
+    spawner = cfg["spawner"]
+    if spawner["kind"] not in ("docker", "swarm"):
+        yield f"spawner.kind: must be docker or swarm, got {spawner['kind']!r}"
+    if spawner["homes_share"] and spawner["kind"] == "docker":
+        yield "spawner.homes_share: only with spawner.kind swarm (workers)"
+    if spawner["homes_share"] and not spawner["homes_share"].startswith("/"):
+        yield f"spawner.homes_share: must be an absolute path, got {spawner['homes_share']!r}"
+    if quota := spawner["home_quota"]:
+        if not SIZE_RE.match(str(quota)):
+            yield f"spawner.home_quota: {quota!r} is not a size like 5G or 512M"
+        elif size_bytes(quota) < MINIMUM_QUOTA:
+            yield (
+                f"spawner.home_quota: {quota} is too small (64M at least:"
+                " the home's filesystem takes a few MiB)"
+            )
+        if spawner["homes_share"]:
+            yield (
+                "spawner.home_quota: homes on NFS (spawner.homes_share) get no quota here;"
+                " keep homes in volumes, or limit them on the NFS server"
+            )
+        if spawner["home_driver"] == "local":
+            yield "spawner.home_driver: a quota needs the homes' volume plugin"
+    if not spawner["image"]:
+        yield "spawner.image: required (the single-user image)"
+    if spawner["pull_policy"] not in ("", "always", "ifnotpresent", "never", "skip"):
+        yield f"spawner.pull_policy: unknown policy {spawner['pull_policy']!r}"
+    for key in ("mem_limit", "admin_mem_limit"):
+        if spawner[key] and not MEMORY_RE.match(spawner[key]):
+            yield f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M {MEMORY_FORM}"
+    if not SIZE_RE.match(str(spawner["tmp_size"])) or size_bytes(spawner["tmp_size"]) < 2**20:
+        yield (
+            f"spawner.tmp_size: {spawner['tmp_size']!r} is not a size of 1M or more like 512M "
+            "(/tmp is always a memory filesystem of its own: files there never reach the host's "
+            "disk)"
+        )
+    if (subnet := spawner["network_subnet"]) and not users_network(subnet):
+        yield (
+            f"spawner.network_subnet: {subnet!r} is not an IPv4 network of /24 or larger like"
+            " 10.222.0.0/20 (the proxy and the hub take its 10th and 11th address, servers its"
+            " second half)"
+        )
+    if "{username}" not in spawner["home_volume"]:
+        yield "spawner.home_volume: must contain {username} (one volume per user)"
+    for key in ("start_timeout", "http_timeout", "pids_limit", "cpu_limit"):
+        if spawner[key] <= 0:
+            yield f"spawner.{key}: must be positive, got {spawner[key]!r}"
+    if (admin_cpu := spawner["admin_cpu_limit"]) < 0:
+        yield f"spawner.admin_cpu_limit: 0 (as users') or more, got {admin_cpu!r}"
+    yield from _raised(profiles, spawner["profiles"])
+
+
+def _shares(cfg: dict):
+    shares = cfg["shares"]
+    for key in ("admin", "data", "start_hook"):
+        if shares[key] and not shares[key].startswith("/"):
+            yield f"shares.{key}: must be an absolute path on the host, got {shares[key]!r}"
+    if shares["team_folders"]:
+        if cfg["auth"]["kind"] != "github":
+            yield "shares.team_folders: needs GitHub sign-in (its teams)"
+        if not shares["teams"].startswith("/"):
+            yield (
+                "shares.teams: the teams share's path on the hosts is needed for"
+                f" team folders, got {shares['teams']!r}"
+            )
+        if cfg["spawner"]["homes_share"]:
+            # Docker would make the folders' mount points in the NFS home as
+            # root, which the share squashes: every member's start would fail.
+            yield (
+                "shares.team_folders: not with homes on NFS (spawner.homes_share) yet;"
+                " keep homes in volumes on the workers to use team folders"
+            )
+        for team in shares["team_folders"]:
+            if not isinstance(team, str) or not TEAM_RE.match(team):
+                yield f"shares.team_folders: {team!r} is not a team name"
+    if shares["script_timeout"] <= 0:
+        yield f"shares.script_timeout: must be positive, got {shares['script_timeout']!r}"
+
+
+def _announcements(cfg: dict):
+    try:
+        parse_expiry(cfg["announcements"]["expires"])
+    except ValueError:
+        yield (
+            f"announcements.expires: {cfg['announcements']['expires']!r} is not a date or time"
+            " like 2026-07-01 or 2026-07-01T17:00+02:00"
+        )
+
+
+def _git(cfg: dict):
+    yield from _raised(git_repos, cfg["git"])
+
+
+def _raised(check, *args):
+    """A check that raises (its first error), as one that yields."""
+    try:
+        check(*args)
+    except ConfigError as error:
+        yield str(error)
+
+
+def _culler(cfg: dict):
+    culler = cfg["culler"]
+    for key in ("timeout", "every"):
+        if culler["enabled"] and culler[key] <= 0:
+            yield f"culler.{key}: must be positive, got {culler[key]!r}"
+
+
+CHECKS = (_hub, _auth, _spawner, _shares, _announcements, _git, _culler)
+
+
+GIT_URL_RE = re.compile(r"^https?://[^/@\s]+/[^?#@\s]+$")
+
+
+def repo_address(url: str) -> str:
+    """A repository's address as git compares them: no trailing / nor .git."""
+    return url.rstrip("/").removesuffix(".git")
+
+
+def git_repos(git: dict) -> None:
+    """The cache's repositories: http(s) URLs without credentials (the token
+    is a secret of its own), each once."""
+    seen = set()
+    for number, url in enumerate(git["repos"], start=1):
+        if isinstance(url, str) and "@" in url.partition("://")[2].partition("/")[0]:
+            raise ConfigError(
+                f"git.repos: repository {number} has a user or token in its address (not"
+                " repeated here): give the address alone and the token as jupyterhub_git_token"
+            )
+        if not isinstance(url, str) or not GIT_URL_RE.match(url):
+            raise ConfigError(
+                f"git.repos: {url!r} is not a repository's address like"
+                " https://github.com/school/course"
+            )
+        key = repo_address(url)
+        if key in seen:
+            raise ConfigError(f"git.repos: {url!r} is there twice")
+        seen.add(key)
+    if git["refresh_every"] <= 0:
+        raise ConfigError(f"git.refresh_every: must be positive, got {git['refresh_every']!r}")
+
+
+def log_like_the_hub() -> None:
+    """A hub-managed service's lines in the hub's log (its stderr), alike."""
+    import logging
+
+    logging.basicConfig(
+        level=logging.INFO, format="[%(levelname)1.1s %(asctime)s %(name)s] %(message)s"
+    )
+
+
+def load(path: str | Path) -> dict:
+    """Read, merge and check the YAML document."""
+    try:
+        given = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+    cfg = merge(DEFAULTS, given)
+    validate(cfg)
+    return cfg
+
+
+def read_secret(cfg: dict, name: str) -> str:
+    path = Path(cfg["hub"]["secrets_dir"]) / name
+    try:
+        value = path.read_text().strip()
+    except OSError as error:
+        raise ConfigError(f"secret {name}: cannot read {path}: {error.strerror}") from error
+    if not value:
+        raise ConfigError(f"secret {name}: {path} is empty")
+    return value
+
+
+def group_name(org: str, slug: str) -> str:
+    """The hub's group of a GitHub team (what allowed_groups and roles name)."""
+    return f"{org}:{slug}"
+
+
+def team_groups(org: str) -> Callable[[dict], list[str]]:
+    """auth_state -> the user's teams in `org`, as `org:slug` group names."""
+
+    def groups(auth_state: dict) -> list[str]:
+        return [
+            group_name(org, team["slug"])
+            for team in auth_state.get("teams") or []
+            if team.get("organization", {}).get("login", "").lower() == org.lower()
+        ]
+
+    return groups
+
+
+def groups_of(cfg: dict, teams: str) -> set[str]:
+    """The hub's groups of the GitHub teams under auth.github.`teams`
+    (user_teams: students, admin_teams: TAs); none with native sign-in."""
+    if cfg["auth"]["kind"] != "github":
+        return set()
+    gh = cfg["auth"]["github"]
+    return {group_name(gh["org"], slugify(team)) for team in gh[teams]}
+
+
+def is_ta(tas, admin: bool, groups) -> bool:
+    """A TA: a hub admin, or a member of a TA team's group `tas` (hub.ta_role server-admin)."""
+    return admin or bool(set(tas).intersection(groups))
+
+
+def users_network(subnet: str) -> dict[str, str]:
+    """The users' network (spawner.network_subnet): {proxy, hub}, their fixed
+    addresses (its 10th and 11th), and {servers}, its second half, where
+    Docker places every other container; {} for what is not an IPv4 network of
+    /24 or larger. The role gives the network and the containers these."""
+    try:
+        network = ipaddress.IPv4Network(subnet)
+    except ValueError:
+        return {}
+    if network.prefixlen > 24:
+        return {}
+    servers = list(network.subnets(prefixlen_diff=1))[1]
+    return {"proxy": str(network[10]), "hub": str(network[11]), "servers": str(servers)}
+
+
+def server_peers(subnet: str) -> dict[str, str]:
+    """The servers' environment that sets their own firewall (start.sh)."""
+    if not subnet:
+        return {}
+    network = users_network(subnet)
+    return {"SCHOOLHUB_SERVER_PEERS": f"{network['proxy']}, {network['hub']}"}
