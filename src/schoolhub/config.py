@@ -8,16 +8,19 @@ The hub image's `jupyterhub_config.py` is only::
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from schoolhub.announcements import banner
 from schoolhub.settings import (
+    DEFAULTS,
     SETTINGS,
     SHARE_CHECK_EVERY,
     TA_SCOPES,
     TA_SERVER_SCOPES,
+    ConfigError,
     group_name,
     groups_of,
     load,
@@ -27,6 +30,16 @@ from schoolhub.settings import (
     slugify,
     team_groups,
 )
+
+# A settings dict with this key set is a rehearsal's (rehearse): its secrets,
+# which live on the hub host alone, are stand-ins.
+REHEARSAL = "_rehearsal"
+
+
+def secret(cfg: dict, name: str) -> str:
+    """A secret of the hub's (hex text, as the role makes them), or a stand-in."""
+    return "ab" * 32 if cfg.get(REHEARSAL) else read_secret(cfg, name)
+
 
 # Settings that are JupyterHub's (c.JupyterHub.<name>) and SchoolSpawner's as they are.
 HUB_AS_IS = (
@@ -48,8 +61,8 @@ def apply_hub(c, cfg: dict) -> None:
     # A newer JupyterHub brings the database up to date at its start (site.yml
     # copies the database before it starts a new hub image).
     c.JupyterHub.upgrade_db = True
-    c.JupyterHub.cookie_secret = bytes.fromhex(read_secret(cfg, "cookie_secret"))
-    c.CryptKeeper.keys = [bytes.fromhex(read_secret(cfg, "crypt_key"))]
+    c.JupyterHub.cookie_secret = bytes.fromhex(secret(cfg, "cookie_secret"))
+    c.CryptKeeper.keys = [bytes.fromhex(secret(cfg, "crypt_key"))]
     for same_name in HUB_AS_IS:
         setattr(c.JupyterHub, same_name, hub[same_name])
     c.Authenticator.admin_users = set(hub["admin_users"])
@@ -116,7 +129,7 @@ def apply_proxy(c, cfg: dict) -> None:
     # The proxy is its own container: the hub neither starts nor stops it.
     c.ConfigurableHTTPProxy.should_start = False
     c.ConfigurableHTTPProxy.api_url = cfg["proxy"]["api_url"]
-    c.ConfigurableHTTPProxy.auth_token = read_secret(cfg, "proxy_auth_token")
+    c.ConfigurableHTTPProxy.auth_token = secret(cfg, "proxy_auth_token")
 
 
 def apply_github(c, cfg: dict) -> None:
@@ -127,7 +140,7 @@ def apply_github(c, cfg: dict) -> None:
     if gh["browser_url"]:
         c.GitHubOAuthenticator.authorize_url = f"{gh['browser_url']}/login/oauth/authorize"
     c.GitHubOAuthenticator.client_id = gh["client_id"]
-    c.GitHubOAuthenticator.client_secret = read_secret(cfg, "github_client_secret")
+    c.GitHubOAuthenticator.client_secret = secret(cfg, "github_client_secret")
     c.GitHubOAuthenticator.oauth_callback_url = gh["callback_url"]
     c.GitHubOAuthenticator.scope = ["read:org"]
     # Teams come from GitHub at every sign-in and every auth refresh, so a team
@@ -291,7 +304,7 @@ def apply_gitcache(c, cfg: dict) -> dict:
     """Servers' git fetches the site's repositories from the cache, through
     the proxy (SchoolSpawner.get_env adds the server's token)."""
     if cfg["git"]["private"]:
-        read_secret(cfg, "git_token")  # (missing: named now, not at the first pull)
+        secret(cfg, "git_token")  # (missing: named now, not at the first pull)
     c.SchoolSpawner.git_repos = cfg["git"]["repos"]
     c.SchoolSpawner.git_cache_url = f"{cfg['proxy']['url']}/services/{GITCACHE}"
     return {
@@ -314,7 +327,7 @@ def apply_services(c, cfg: dict) -> None:
     roles = [{"name": "schoolhub-ops", "scopes": OPS_SCOPES, "services": ["schoolhub-ops"]}]
     roles += user_roles(cfg)
     services = [
-        {"name": "schoolhub-ops", "api_token": read_secret(cfg, "ops_api_token")},
+        {"name": "schoolhub-ops", "api_token": secret(cfg, "ops_api_token")},
         apply_announcements(c, cfg),
     ]
     if cfg["git"]["repos"]:
@@ -395,10 +408,97 @@ def culler_command(culler: dict) -> list[str]:
 
 def configure(c, path: str | Path = SETTINGS) -> dict:
     """Apply the YAML document at `path` to the traitlets config `c`."""
-    cfg = load(path)
+    return apply(c, load(path))
+
+
+def apply(c, cfg: dict) -> dict:
+    """Apply checked settings (schoolhub.settings.load's) to the traitlets config `c`."""
     apply_hub(c, cfg)
     apply_proxy(c, cfg)
     (apply_github if cfg["auth"]["kind"] == "github" else apply_native)(c, cfg)
     apply_spawner(c, cfg)
     apply_services(c, cfg)
     return cfg
+
+
+def setting_of(section: str, trait: str) -> str:
+    """Where a trait of a part the hub makes takes its value from: the
+    setting of the same name in `section` (spawner.mem_limit ->
+    DockerSpawner.mem_limit), else the section."""
+    return f"{section}.{trait}" if trait in DEFAULTS.get(section, {}) else section
+
+
+def rehearse(cfg: dict) -> None:
+    """What the hub does at its start with checked settings (schoolhub.settings.load's),
+    done here: its configuration built by the same code as its jupyterhub_config.py,
+    then the parts it makes from it, each with its traits: the JupyterHub
+    application, the proxy, the authenticator, and a student's and a TA's spawner,
+    to whom every profile is applied as at their servers' starts. Raises
+    ConfigError with every value one of them refuses, a line each, led by its
+    setting. Secrets are stand-ins (they live on the hub host)."""
+    from types import SimpleNamespace
+
+    from jupyterhub.app import JupyterHub
+    from jupyterhub.proxy import ConfigurableHTTPProxy
+    from traitlets import TraitError
+    from traitlets.config import Config, Configurable
+    from traitlets.utils.importstring import import_item
+
+    c = Config()
+    apply(c, {**cfg, REHEARSAL: True})
+    authenticator = import_item(c.JupyterHub.authenticator_class)
+    errors: list[str] = []
+
+    def build(cls, config, **kwargs):
+        if cls is authenticator:  # its traits alone: NativeAuthenticator opens the database
+            made = cls.__new__(cls)
+            Configurable.__init__(made, config=config, **kwargs)
+            return made
+        return cls(config=config, **kwargs)
+
+    def make(section: str, cls, **kwargs):
+        """cls made with `c`; on a refusal, with each of its traits' values
+        alone, to name every one refused, then with the others."""
+        try:
+            return build(cls, c, **kwargs)
+        except (TraitError, ValueError):
+            pass
+        good = Config()
+        for name in cls.section_names():
+            for trait, value in dict(c[name]).items() if name in c else ():
+                try:
+                    build(cls, Config({name: {trait: value}}), **kwargs)
+                    good[name][trait] = value
+                except (TraitError, ValueError) as error:
+                    errors.append(f"{setting_of(section, trait)}: {error}")
+        try:
+            return build(cls, good, **kwargs)
+        except (TraitError, ValueError):
+            return None
+
+    app = make("hub", JupyterHub)
+    if app is not None:  # (the proxy's routes are checked against the hub's names)
+        make("proxy", ConfigurableHTTPProxy, app=app)
+    make("auth", authenticator)
+    spawner_class = import_item(c.JupyterHub.spawner_class)
+    for ta in (False, True):
+        user = SimpleNamespace(name="a-student" if not ta else "a-ta", admin=ta, groups=[])
+        spawner = make("spawner", spawner_class, user=user)
+        if spawner is None:
+            break
+        for number, profile in enumerate([{}, *spawner.profiles]):
+            try:
+                spawner.mem_limit, spawner.cpu_limit = spawner.limits(ta, profile)
+                spawner.image = profile.get("image") or spawner._image
+            except (TraitError, ValueError) as error:
+                trait = (re.findall(r"The '(\w+)' trait", str(error)) or ["image"])[0]
+                where = (
+                    f"spawner.profiles: profile {number} ({profile['name']})"
+                    if profile
+                    else setting_of("spawner", f"admin_{trait}")
+                    if ta and getattr(spawner, f"admin_{trait}", None)
+                    else setting_of("spawner", trait)
+                )
+                errors.append(f"{where}: {error}")
+    if errors:
+        raise ConfigError("\n".join(dict.fromkeys(errors)))

@@ -248,8 +248,16 @@ def merge(defaults: dict, given: dict, path: str = "") -> dict:
             raise ConfigError(
                 f"{where}: expected {getattr(expected, '__name__', 'a number')}, got {value!r}"
             )
+        listed = value if isinstance(value, list) and where not in LISTS_OF_MAPPINGS else []
+        if not all(isinstance(item, str) for item in listed):
+            raise ConfigError(f"{where}: expected a list of text, got {value!r}")
         result[key] = copy.deepcopy(value)
     return result
+
+
+# The one list setting whose items are mappings (checked by `profiles`); the
+# others are lists of names, addresses or teams.
+LISTS_OF_MAPPINGS = ("spawner.profiles",)
 
 
 def slugify(team_name: str) -> str:
@@ -536,6 +544,11 @@ def load(path: str | Path) -> dict:
         given = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"{path}: {error}") from error
+    return load_document(given)
+
+
+def load_document(given: dict) -> dict:
+    """The settings `given` merged over DEFAULTS, checked."""
     cfg = merge(DEFAULTS, given)
     validate(cfg)
     return cfg

@@ -1,6 +1,8 @@
 """The hub's own check of its settings, run on the controller before any host
-changes (tasks/preflight.yml): the same schoolhub.settings code the hub runs at
-its start, with errors named by the inventory variable they come from."""
+changes (tasks/preflight.yml): the same code the hub runs at its start, its
+settings' checks (schoolhub.settings) and then its whole start with them
+(schoolhub.config.rehearse: JupyterHub, the spawner and the authenticator
+with their traits), with errors named by the inventory variable they come from."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ ROLE = Path(__file__).resolve().parents[1]
 # This project's package: the source the hub image is built from.
 sys.path.insert(0, str(ROLE.parents[1] / "src"))
 
+from schoolhub import config  # noqa: E402
 from schoolhub import settings as schema  # noqa: E402
 
 
@@ -40,7 +43,7 @@ def settings_error(settings: dict) -> str:
     """"" when the hub accepts `settings`; else the hub's messages (every
     mistake, one a line), each led by the inventory variable to fix."""
     try:
-        schema.validate(schema.merge(schema.DEFAULTS, settings))
+        config.rehearse(schema.load_document(settings))
     except schema.ConfigError as error:
         variables = _variables()
 
