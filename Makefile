@@ -44,11 +44,12 @@ system:  ## Install the Debian packages the tests need (as root)
 docker:  ## Install and start a Docker engine if none answers
 	tools/docker-bootstrap.sh
 
-lint: venv  ## yamllint, ansible-lint (production profile), ruff
+lint: venv  ## yamllint, ansible-lint (production profile), ruff, the docs built (warnings are errors)
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/ruff check src tests molecule tools
 	$(BIN)/ruff format --check src tests molecule tools
+	$(BIN)/mkdocs build --quiet --strict
 
 unit: venv  ## Unit tests (no Docker needed)
 	mkdir -p $(REPORTS)
@@ -72,8 +73,9 @@ lab-test: venv system docker  ## A fresh lab on :18000, a browser signs in, back
 bench: venv system docker  ## The 9:00 storm: N=50 students start at once on a lab of its own, against plain docker run
 	$(BIN)/python -m schoolhub_lab.bench lab --users $(N)
 
-docs: venv  ## Regenerate the README's role-variable reference from the argument specs
+docs: venv  ## The variable reference (docs/reference.md) from the argument specs, then the site (build/site)
 	$(BIN)/python tools/docs.py
+	$(BIN)/mkdocs build --quiet
 
 clean:  ## Remove the virtualenv, reports and the test images
 	rm -rf $(VENV) build

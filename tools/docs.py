@@ -1,7 +1,7 @@
-"""Write the README's role-variable reference from the roles' argument specs.
+"""Write the role-variable reference (docs/reference.md) from the roles' argument specs.
 
 python tools/docs.py          # rewrite the reference between the markers
-python tools/docs.py --check  # exit 1 when the README is out of date (a unit test runs it)
+python tools/docs.py --check  # exit 1 when the page is out of date (a unit test runs it)
 """
 
 import sys
@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "README.md"
+REFERENCE = ROOT / "docs/reference.md"
 BEGIN, END = "<!-- BEGIN ROLE VARIABLES (tools/docs.py) -->", "<!-- END ROLE VARIABLES -->"
 ROLE_ORDER = ["common", "docker", "nfs_server", "nfs_client", "jupyterhub"]
 
@@ -35,7 +35,7 @@ def reference() -> str:
         spec = yaml.safe_load((ROOT / "roles" / role / "meta/argument_specs.yml").read_text())
         defaults = yaml.safe_load((ROOT / "roles" / role / "defaults/main.yml").read_text())
         main = spec["argument_specs"]["main"]
-        parts.append(f"#### `{role}`: {main['short_description']}\n")
+        parts.append(f"## `{role}`: {main['short_description']}\n")
         parts.append("| variable | type | default | what it is |\n|---|---|---|---|")
         for name, option in main["options"].items():
             default = defaults[name]
@@ -56,17 +56,17 @@ def rendered(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = README.read_text()
+    text = REFERENCE.read_text()
     if BEGIN not in text or END not in text:
-        print(f"{README}: the markers {BEGIN} ... {END} are missing", file=sys.stderr)
+        print(f"{REFERENCE}: the markers {BEGIN} ... {END} are missing", file=sys.stderr)
         return 1
     new = rendered(text)
     if "--check" in argv:
         if new != text:
-            print("README.md's role variables are out of date: run `make docs`", file=sys.stderr)
+            print(f"{REFERENCE}: out of date: run `make docs`", file=sys.stderr)
             return 1
         return 0
-    README.write_text(new)
+    REFERENCE.write_text(new)
     return 0
 
 

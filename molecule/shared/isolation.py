@@ -1,7 +1,7 @@
 """A student attacks from their own server (the hub scenario's one-host layout
-and the swarm scenario's workers import these tests; see the README's
-"Security"). Everything runs in a JupyterLab terminal of the student's server,
-as the student types it; their container gets the tools a student could
+and the swarm scenario's workers import these tests; see docs/security.md).
+Everything runs in a JupyterLab terminal of the student's server, as the
+student types it; their container gets the tools a student could
 download (libnfs's client, small Python scripts).
 
 Each scenario's conftest gives: `attacker` (fixture below, through

@@ -1,5 +1,5 @@
-"""A student's page never acts with a classmate's or a TA's session (README
-"Security"): each user's server is on a name of its own (hub.subdomains).
+"""A student's page never acts with a classmate's or a TA's session
+(docs/security.md): each user's server is on a name of its own (hub.subdomains).
 The hub scenario (plain HTTP) and the https scenario (pebble's certificates
 for users' names) import these tests; each conftest gives `site` (the hub's
 address as browsers type it) and `ip` (the hub host's)."""

@@ -1,7 +1,7 @@
 """Spawners for a school: the container's user is the hub user; admins (TAs)
 get their own limits, write access to the shares, and sudo if the site allows.
 Every server gets a reduced capability set and a process limit; students'
-servers also get no way back to root (see start.sh and README "Security").
+servers also get no way back to root (see start.sh and docs/security.md).
 
 SchoolDockerSpawner runs servers on the hub host (no workers);
 SchoolSwarmSpawner runs them on a Docker Swarm and pins each user to the node

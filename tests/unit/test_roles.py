@@ -18,7 +18,7 @@ PY_TYPES = {
     "float": float,
 }
 
-# Settings that exist only because test hosts are containers (see the README).
+# Settings that exist only because test hosts are containers (docs/maintainers.md).
 CONTAINER_ONLY = ["DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE", "allow_set_io_flusher_fail"]
 
 
@@ -119,7 +119,7 @@ def test_example_inventory_sets_only_known_variables():
     assert set(example) - known == set()
 
 
-def test_readme_variable_reference_is_current():
+def test_the_variable_reference_is_current():
     import subprocess
     import sys
 

@@ -1,4 +1,4 @@
-"""Running a course (README). Server profiles (molecule.yml's
+"""Running a course (docs/course.md). Server profiles (molecule.yml's
 jupyterhub_profiles): students choose on the spawn page with the default
 pre-selected and never see the TAs' profiles; the chosen profile's limits and
 image are what the server gets; a student who asks the API for a TA profile is

@@ -28,7 +28,7 @@ run_hooks() {
 }
 
 # The server's own firewall, in its network namespace, before anything of the
-# user's runs (README "Security"): only the proxy and the hub
+# user's runs (docs/security.md): only the proxy and the hub
 # (SCHOOLHUB_SERVER_PEERS: their fixed addresses on the users' network) open
 # connections to this server, on its port; loopback (Docker's DNS) and replies
 # to the server's own connections pass; classmates' containers get a refusal.
