@@ -126,7 +126,12 @@ def playbook(name: str, *extra_vars: str, inventories=(), diff=False, verbosity=
     command = playbook_command(
         inventories, name, *extra_vars, diff=diff, verbosity=verbosity, root=ROOT
     )
-    env = {**os.environ, "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_NOCOLOR": "1"}
+    env = {
+        **os.environ,
+        "ANSIBLE_ROLES_PATH": str(ROOT / "roles"),
+        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".collections"),
+        "ANSIBLE_NOCOLOR": "1",
+    }
     return command, env
 
 

@@ -1,4 +1,4 @@
-"""The check of a site's own certificate (roles/jupyterhub/filter_plugins/certificate.py):
+"""The check of a site's own certificate (plugins/filter/certificate.py):
 a certificate browsers would refuse for the hub or a user's server, or a key
 the TLS front cannot use, stops the run with what is wrong."""
 
@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/jupyterhub/filter_plugins/certificate.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins/filter/certificate.py"
 spec = importlib.util.spec_from_file_location("certificate", PLUGIN)
 certificate = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(certificate)

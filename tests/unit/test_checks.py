@@ -4,19 +4,20 @@ its settings, named by inventory variable, and names that are almost ours."""
 import importlib.util
 from pathlib import Path
 
-ROLES = Path(__file__).resolve().parents[2] / "roles"
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ROOT / "roles"
 
 
-def plugin(path: str):
-    spec = importlib.util.spec_from_file_location(Path(path).stem, ROLES / path)
+def plugin(name: str):
+    spec = importlib.util.spec_from_file_location(Path(name).stem, ROOT / "plugins/filter" / name)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-settings = plugin("jupyterhub/filter_plugins/settings.py")
-inventory = plugin("common/filter_plugins/inventory.py")
-homes = plugin("jupyterhub/filter_plugins/homes.py")
+settings = plugin("settings.py")
+inventory = plugin("inventory.py")
+homes = plugin("homes.py")
 USER, MOVED = "org.schoolhub.user", "org.schoolhub.home."
 
 GOOD = {
@@ -128,7 +129,7 @@ def test_homes_are_listed_fullest_first_and_the_full_ones_flagged():
 
 
 def test_the_check_play_names_the_names_the_dns_does_not_know():
-    network = plugin("jupyterhub/filter_plugins/network.py")
+    network = plugin("network.py")
     assert network.unresolved(["localhost", "schoolhub.invalid", "a..b"]) == [
         "schoolhub.invalid",
         "a..b",

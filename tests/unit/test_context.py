@@ -1,12 +1,12 @@
 """The hub image's build context and the hash that names it (the role's
-filter_plugins/context.py): only what is in the image changes its tag."""
+plugins/filter/context.py): only what is in the image changes its tag."""
 
 import shutil
 from pathlib import Path
 
 from test_checks import plugin
 
-context = plugin("jupyterhub/filter_plugins/context.py")
+context = plugin("context.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/nfs_server/filter_plugins/clients.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins/filter/clients.py"
 spec = importlib.util.spec_from_file_location("clients", PLUGIN)
 clients = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(clients)

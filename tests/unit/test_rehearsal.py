@@ -14,7 +14,7 @@ from traitlets.utils.importstring import import_item
 
 from schoolhub import config, settings
 
-PLUGIN = Path(__file__).resolve().parents[2] / "roles/jupyterhub/filter_plugins/settings.py"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugins/filter/settings.py"
 spec = importlib.util.spec_from_file_location("settings_filter", PLUGIN)
 check = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check)

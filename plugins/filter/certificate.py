@@ -67,4 +67,4 @@ def certificate_error(
 
 class FilterModule:
     def filters(self):
-        return {"schoolhub_certificate_error": certificate_error}
+        return {"certificate_error": certificate_error}

@@ -42,8 +42,8 @@ def same_machines(hosts: list[str], addresses: list[str]) -> list[str]:
 class FilterModule:
     def filters(self):
         return {
-            "schoolhub_role_variables": role_variables,
-            "schoolhub_roles_with": roles_with,
-            "schoolhub_unknown_variables": unknown_variables,
-            "schoolhub_same_machines": same_machines,
+            "role_variables": role_variables,
+            "roles_with": roles_with,
+            "unknown_variables": unknown_variables,
+            "same_machines": same_machines,
         }

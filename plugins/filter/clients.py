@@ -81,4 +81,4 @@ def clients_error(clients: list, facts_of_hosts: list[dict]) -> str:
 
 class FilterModule:
     def filters(self):
-        return {"schoolhub_nfs_clients_error": clients_error}
+        return {"nfs_clients_error": clients_error}

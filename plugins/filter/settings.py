@@ -12,9 +12,10 @@ from pathlib import Path
 
 import yaml
 
-ROLE = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = ROOT / "roles/jupyterhub"
 # This project's package: the source the hub image is built from.
-sys.path.insert(0, str(ROLE.parents[1] / "src"))
+sys.path.insert(0, str(ROOT / "src"))
 
 from schoolhub import config  # noqa: E402
 from schoolhub import settings as schema  # noqa: E402
@@ -57,4 +58,4 @@ def settings_error(settings: dict) -> str:
 
 class FilterModule:
     def filters(self):
-        return {"schoolhub_settings_error": settings_error}
+        return {"settings_error": settings_error}

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 # This project's package: the source the hub image is built from.
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from schoolhub.settings import users_network  # noqa: E402
 
@@ -25,4 +25,4 @@ def unresolved(names: list[str]) -> list[str]:
 
 class FilterModule:
     def filters(self):
-        return {"schoolhub_users_network": users_network, "schoolhub_unresolved": unresolved}
+        return {"users_network": users_network, "unresolved": unresolved}

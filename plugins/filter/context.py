@@ -35,4 +35,4 @@ def context_digest(entries: list[dict], *extra: str) -> str:
 
 class FilterModule:
     def filters(self):
-        return {"schoolhub_hub_package": hub_package, "schoolhub_context_digest": context_digest}
+        return {"hub_package": hub_package, "context_digest": context_digest}

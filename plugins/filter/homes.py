@@ -45,4 +45,4 @@ def usage(results: list[dict], warn: int) -> list[str]:
 
 class FilterModule:
     def filters(self):
-        return {"schoolhub_home": home, "schoolhub_usage": usage}
+        return {"home": home, "usage": usage}
