@@ -17,26 +17,29 @@ BIN = Path(sys.executable).parent
 @on_the_shorter_chain  # (nothing here depends on the host's release)
 def test_a_sites_playbook_checks_its_inventory_with_the_collections_roles(tmp_path):
     version = yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
+    # Nothing of this checkout: not its roles, not its ansible.cfg, nor the
+    # checkout seen as the collection (which galaxy would find installed).
+    mine = ("ANSIBLE_ROLES_PATH", "ANSIBLE_CONFIG", "ANSIBLE_COLLECTIONS_PATH")
+    env = {k: v for k, v in os.environ.items() if k not in mine}
+    env |= {"ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections"), "ANSIBLE_NOCOLOR": "1"}
     galaxy = [str(BIN / "ansible-galaxy"), "collection"]
     built = subprocess.run(
         [*galaxy, "build", "--output-path", str(tmp_path), str(ROOT)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     archive = tmp_path / f"schoolhub-deploy-{version}.tar.gz"
     installed = subprocess.run(
         [*galaxy, "install", "-p", str(tmp_path / "collections"), str(archive)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
+    collection = tmp_path / "collections/ansible_collections/schoolhub/deploy"
+    assert (collection / "playbooks/check.yml").is_file(), installed.stdout
     site = tmp_path / "site" / "check.yml"
     site.parent.mkdir()
     play = {"name": "The site's check", "ansible.builtin.import_playbook": "schoolhub.deploy.check"}
     site.write_text(yaml.safe_dump([play]))
-    # Nothing of this checkout: not its roles, not its ansible.cfg.
-    mine = ("ANSIBLE_ROLES_PATH", "ANSIBLE_CONFIG", "ANSIBLE_COLLECTIONS_PATH")
-    env = {k: v for k, v in os.environ.items() if k not in mine}
-    env |= {"ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections"), "ANSIBLE_NOCOLOR": "1"}
     done = subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", str(EPHEMERAL / "inventory"), str(site)],
         capture_output=True, text=True, env=env, cwd=site.parent, timeout=1200,
