@@ -47,8 +47,8 @@ docker:  ## Install and start a Docker engine if none answers
 lint: venv  ## yamllint, ansible-lint (production profile), ruff, the docs built (warnings are errors)
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production
-	$(BIN)/ruff check src tests molecule tools
-	$(BIN)/ruff format --check src tests molecule tools
+	$(BIN)/ruff check src tests molecule tools plugins
+	$(BIN)/ruff format --check src tests molecule tools plugins
 	$(BIN)/mkdocs build --quiet --strict
 
 unit: venv  ## Unit tests (no Docker needed)

@@ -23,10 +23,7 @@ def context_digest(entries: list[dict], *extra: str) -> str:
     the controller, `src`, or text, `content`), then the `extra` strings."""
     digest = hashlib.sha256()
     for entry in sorted(entries, key=lambda entry: entry["dest"]):
-        if "content" in entry:
-            data = entry["content"].encode()
-        else:
-            data = Path(entry["src"]).read_bytes()
+        data = entry["content"].encode() if "content" in entry else Path(entry["src"]).read_bytes()
         digest.update(entry["dest"].encode() + b"\0" + hashlib.sha256(data).digest())
     for text in extra:
         digest.update(b"\0" + text.encode())

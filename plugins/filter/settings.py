@@ -6,8 +6,13 @@ with their traits), with errors named by the inventory variable they come from."
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
 import re
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import yaml
@@ -40,11 +45,40 @@ def _variables() -> dict[str, str]:
     return dict(_sources(settings))
 
 
+# What the rehearsal of the hub's start depends on besides the settings: the
+# package's code and these libraries. A start rehearsed without an error is
+# remembered (a marker named by a hash of all of it): the next run with the
+# same settings, code and libraries need not import JupyterHub again.
+REHEARSED = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "schoolhub/rehearsed"
+LIBRARIES = (
+    "jupyterhub",
+    "dockerspawner",
+    "oauthenticator",
+    "jupyterhub-nativeauthenticator",
+    "traitlets",
+)
+
+
+def rehearsal_key(cfg: dict) -> str:
+    digest = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode())
+    for module in sorted((ROOT / "src/schoolhub").glob("*.py")):
+        digest.update(module.read_bytes())
+    for library in LIBRARIES:
+        digest.update(f"{library} {metadata.version(library)}".encode())
+    return digest.hexdigest()
+
+
 def settings_error(settings: dict) -> str:
-    """"" when the hub accepts `settings`; else the hub's messages (every
+    """ "" when the hub accepts `settings`; else the hub's messages (every
     mistake, one a line), each led by the inventory variable to fix."""
     try:
-        config.rehearse(schema.load_document(settings))
+        cfg = schema.load_document(settings)
+        marker = REHEARSED / rehearsal_key(cfg)
+        if not marker.exists():
+            config.rehearse(cfg)
+            with contextlib.suppress(OSError):
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
     except schema.ConfigError as error:
         variables = _variables()
 

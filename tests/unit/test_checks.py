@@ -4,6 +4,8 @@ its settings, named by inventory variable, and names that are almost ours."""
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
 
@@ -16,6 +18,14 @@ def plugin(name: str):
 
 
 settings = plugin("settings.py")
+
+
+@pytest.fixture(autouse=True)
+def rehearsals(tmp_path, monkeypatch):
+    """The settings filter's markers of rehearsed settings: this test's own."""
+    monkeypatch.setattr(settings, "REHEARSED", tmp_path / "rehearsed")
+
+
 inventory = plugin("inventory.py")
 homes = plugin("homes.py")
 USER, MOVED = "org.schoolhub.user", "org.schoolhub.home."

@@ -19,6 +19,14 @@ spec = importlib.util.spec_from_file_location("settings_filter", PLUGIN)
 check = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check)
 
+
+@pytest.fixture(autouse=True)
+def rehearsals(tmp_path, monkeypatch):
+    """The filter's markers of rehearsed settings: this test's own."""
+    monkeypatch.setattr(check, "REHEARSED", tmp_path / "rehearsed")
+    return tmp_path / "rehearsed"
+
+
 # A site's settings as the role renders them (GitHub sign-in, profiles, shares).
 GOOD = {
     "hub": {"public_url": "https://hub.example", "admin_users": ["tina"]},
@@ -134,3 +142,17 @@ def test_the_hubs_own_refusals_are_the_checks(path, bad, expected, monkeypatch):
     monkeypatch.setattr(settings, "MEMORY_RE", __import__("re").compile(r".*"))
     said = check.settings_error(given(path, bad))
     assert expected in said, said
+
+
+def test_settings_rehearsed_once_are_not_rehearsed_again_until_they_change(rehearsals, monkeypatch):
+    assert check.settings_error(GOOD) == ""
+    assert len(list(rehearsals.iterdir())) == 1
+
+    def refuses(cfg):
+        raise settings.ConfigError("spawner.mem_limit: rehearsed again")
+
+    monkeypatch.setattr(config, "rehearse", refuses)
+    assert check.settings_error(GOOD) == ""  # the same settings, code and libraries
+    changed = given("spawner.mem_limit", "3G")
+    said = check.settings_error(changed)
+    assert said == "jupyterhub_mem_limit (spawner.mem_limit: rehearsed again)"
