@@ -79,6 +79,13 @@ def settings_error(settings: dict) -> str:
             with contextlib.suppress(OSError):
                 marker.parent.mkdir(parents=True, exist_ok=True)
                 marker.touch()
+    except metadata.PackageNotFoundError as error:
+        return (
+            f"The controller lacks the Python package {error.name}, which the check of the hub's"
+            " settings runs (JupyterHub and its spawner and authenticators, as in the hub):"
+            " install the project's requirements where Ansible runs (pip install -e . in a"
+            " checkout, or the `dependencies` of its pyproject.toml)."
+        )
     except schema.ConfigError as error:
         variables = _variables()
 

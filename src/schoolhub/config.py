@@ -473,7 +473,8 @@ def rehearse(cfg: dict) -> None:
                     errors.append(f"{setting_of(section, trait)}: {error}")
         try:
             return build(cls, good, **kwargs)
-        except (TraitError, ValueError):
+        except (TraitError, ValueError) as error:  # (values refused together)
+            errors.append(f"{section}: {error}")
             return None
 
     app = make("hub", JupyterHub)

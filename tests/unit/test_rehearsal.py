@@ -156,3 +156,30 @@ def test_settings_rehearsed_once_are_not_rehearsed_again_until_they_change(rehea
     changed = given("spawner.mem_limit", "3G")
     said = check.settings_error(changed)
     assert said == "jupyterhub_mem_limit (spawner.mem_limit: rehearsed again)"
+
+
+def test_a_refusal_of_the_settings_together_names_its_part(monkeypatch):
+    """A spawner that refuses two values together, each alone accepted: the
+    check names the spawner's settings, and does not remember a pass."""
+    from traitlets import TraitError
+
+    from schoolhub import spawner
+
+    class Picky(spawner.SchoolDockerSpawner):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if self.cpu_limit and self.cpu_limit > 1 and self.mem_limit and self.mem_limit < 2**31:
+                raise TraitError("more than one CPU needs 2G or more")
+
+    monkeypatch.setattr(spawner, "SchoolDockerSpawner", Picky)
+    doc = given("spawner.cpu_limit", 2.0)
+    doc["spawner"]["mem_limit"] = "1G"
+    said = check.settings_error(doc)
+    assert said == "spawner: more than one CPU needs 2G or more", said
+    assert check.settings_error(doc) == said  # (no marker of a pass was left)
+
+
+def test_a_library_missing_on_the_controller_is_named(monkeypatch):
+    monkeypatch.setattr(check, "LIBRARIES", (*check.LIBRARIES, "no-such-library"))
+    said = check.settings_error(GOOD)
+    assert said.startswith("The controller lacks the Python package no-such-library, "), said

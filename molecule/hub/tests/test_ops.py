@@ -6,6 +6,7 @@ import re
 import shlex
 import time
 
+import requests
 from conftest import container, run_playbook, same_on_every_release, secrets
 
 from schoolhub import ops
@@ -109,19 +110,26 @@ def test_an_idle_server_is_culled_and_its_home_kept(running, host, hub_url):
     nobody uses is stopped by the idle culler; the user's home volume stays.
     The timeout is set in the hub's settings file, and the hub restarted, as
     site.yml would (the killed run's test, on Debian 12, shows a culler's
-    setting going through site.yml); it is left in place: what runs after it
-    (conftest.LAST) sets the hub's settings again."""
+    setting going through site.yml); then the file and the hub are as before."""
     ada = running("ada")
     host.check_output("docker exec -u 1000 jupyter-ada sh -c 'echo kept > /home/ada/culled.txt'")
     short = "/^culler:/,/^[a-z]/{s/^  every: .*/  every: 10/; s/^  timeout: .*/  timeout: 30/}"
     file = "/etc/schoolhub/schoolhub.yaml"  # (rewritten in place: the hub mounts the file)
-    host.check_output(
-        f"sed {shlex.quote(short)} {file} > {file}.new && cat {file}.new > {file} && rm {file}.new"
-        " && timeout 120 docker restart jupyterhub"
-    )
-    processes = "docker exec jupyterhub sh -c 'cat /proc/[0-9]*/cmdline' | tr '\\0' ' '"
-    client.wait(lambda: "--timeout=30 " in host.run(processes).stdout, 180, "the culler at 30 s")
-    client.wait(lambda: not ada.user().get("servers"), 180, "the culler to stop ada's server")
-    assert host.run("docker inspect jupyter-ada").rc != 0  # the container is gone
+    restart = "timeout 120 docker restart jupyterhub"
+    host.check_output(f"cp {file} {file}.was && sed {shlex.quote(short)} {file}.was > {file}.new")
+    try:
+        host.check_output(f"cat {file}.new > {file} && {restart}")
+        processes = "docker exec jupyterhub sh -c 'cat /proc/[0-9]*/cmdline' | tr '\\0' ' '"
+        culler = lambda: "--timeout=30 " in host.run(processes).stdout  # noqa: E731
+        client.wait(culler, 180, "the culler at 30 s")
+        client.wait(lambda: not ada.user().get("servers"), 180, "the culler to stop ada's server")
+        assert host.run("docker inspect jupyter-ada").rc != 0  # the container is gone
+    finally:
+        host.check_output(f"cat {file}.was > {file} && rm {file}.was {file}.new && {restart}")
+        client.wait(
+            lambda: requests.get(f"{hub_url}/hub/api", timeout=5).status_code == 200,
+            180,
+            "the hub to start again",
+        )
     ada = running("ada")
     assert host.check_output("docker exec jupyter-ada cat /home/ada/culled.txt") == "kept"
