@@ -489,8 +489,7 @@ def rehearse(cfg: dict) -> None:
             break
         for number, profile in enumerate([{}, *spawner.profiles]):
             try:
-                spawner.mem_limit, spawner.cpu_limit = spawner.limits(ta, profile)
-                spawner.image = profile.get("image") or spawner._image
+                spawner.apply_profile(ta, profile)
             except (TraitError, ValueError) as error:
                 trait = (re.findall(r"The '(\w+)' trait", str(error)) or ["image"])[0]
                 where = (

@@ -315,11 +315,15 @@ class SchoolSpawner(Configurable):
             "sysctls": SYSCTLS,
         }
 
+    def apply_profile(self, ta: bool, profile: dict) -> None:
+        """This start's limits and image: a TA's or a student's, with the profile's."""
+        self.mem_limit, self.cpu_limit = self.limits(ta, profile)
+        self.image = profile.get("image") or self._image
+
     async def start(self):
         profile = self.chosen_profile()
         ta = self.is_ta()
-        self.mem_limit, self.cpu_limit = self.limits(ta, profile)
-        self.image = profile.get("image") or self._image
+        self.apply_profile(ta, profile)
         with telling_why(self):
             self.volumes = {**self.volumes_for(ta), **await self.team_volumes()}
             return await super().start()

@@ -102,8 +102,7 @@ def hub_parts_made(doc: dict) -> None:
     for ta in (False, True):
         spawner = spawner_class(config=c, user=SimpleNamespace(name="u", admin=ta, groups=[]))
         for profile in [{}, *spawner.profiles]:
-            spawner.mem_limit, spawner.cpu_limit = spawner.limits(ta, profile)
-            spawner.image = profile.get("image") or spawner._image
+            spawner.apply_profile(ta, profile)
 
 
 def test_the_good_settings_make_a_hub():
