@@ -231,27 +231,40 @@ PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 def merge(defaults: dict, given: dict, path: str = "") -> dict:
     """Deep-merge `given` over a copy of `defaults`; unknown keys and wrong types are errors."""
+    errors: list[str] = []
+    result = _merge(defaults, given, path, errors)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return result
+
+
+def _merge(defaults: dict, given, path: str, errors: list[str]) -> dict:
+    """merge, with every unknown key and wrong type in `errors` (each such
+    setting keeps its default)."""
     result = copy.deepcopy(defaults)
     if not isinstance(given, dict):
-        raise ConfigError(f"{path or 'the document'} must be a mapping, got {given!r}")
+        errors.append(f"{path or 'the document'} must be a mapping, got {given!r}")
+        return result
     for key, value in given.items():
         where = f"{path}.{key}" if path else str(key)
         if key not in defaults:
             known = ", ".join(sorted(defaults))
-            raise ConfigError(f"{where}: unknown setting (known here: {known})")
+            errors.append(f"{where}: unknown setting (known here: {known})")
+            continue
         default = defaults[key]
         if isinstance(default, dict) and default and key != "environment":
-            result[key] = merge(default, value or {}, where)
+            result[key] = _merge(default, value or {}, where, errors)
             continue
         expected = NUMBER if isinstance(default, float) else type(default)
+        listed = value if isinstance(value, list) and where not in LISTS_OF_MAPPINGS else []
         if expected is int and isinstance(value, bool) or not isinstance(value, expected):
-            raise ConfigError(
+            errors.append(
                 f"{where}: expected {getattr(expected, '__name__', 'a number')}, got {value!r}"
             )
-        listed = value if isinstance(value, list) and where not in LISTS_OF_MAPPINGS else []
-        if not all(isinstance(item, str) for item in listed):
-            raise ConfigError(f"{where}: expected a list of text, got {value!r}")
-        result[key] = copy.deepcopy(value)
+        elif not all(isinstance(item, str) for item in listed):
+            errors.append(f"{where}: expected a list of text, got {value!r}")
+        else:
+            result[key] = copy.deepcopy(value)
     return result
 
 
@@ -380,7 +393,7 @@ def _auth(cfg: dict):
     if gh["org"] and not ORG_RE.match(gh["org"]):
         yield f"auth.github.org: {gh['org']!r} is not a GitHub organisation name"
     if not gh["user_teams"] and not gh["admin_teams"]:
-        yield "auth.github: name at least one of user_teams or admin_teams"
+        yield "auth.github.user_teams: name at least one team, here or in auth.github.admin_teams"
     for key in ("user_teams", "admin_teams"):
         for team in gh[key]:
             if not isinstance(team, str) or not TEAM_RE.match(team):
@@ -548,9 +561,19 @@ def load(path: str | Path) -> dict:
 
 
 def load_document(given: dict) -> dict:
-    """The settings `given` merged over DEFAULTS, checked."""
-    cfg = merge(DEFAULTS, given)
-    validate(cfg)
+    """The settings `given` merged over DEFAULTS, checked: every mistake at once
+    (a setting of the wrong type, and the rules of the others)."""
+    errors: list[str] = []
+    cfg = _merge(DEFAULTS, given, "", errors)
+    wrong = [error.split(":", 1)[0].split(" ", 1)[0] for error in errors]
+
+    def about_wrong(message: str) -> bool:
+        key = message.split(":", 1)[0]
+        return any(key == w or key.startswith(w + ".") or w.startswith(key + ".") for w in wrong)
+
+    errors += [message for check in CHECKS for message in check(cfg) if not about_wrong(message)]
+    if errors:
+        raise ConfigError("\n".join(errors))
     return cfg
 
 

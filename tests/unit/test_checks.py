@@ -2,9 +2,11 @@
 its settings, named by inventory variable, and names that are almost ours."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -143,4 +145,132 @@ def test_the_check_play_names_the_names_the_dns_does_not_know():
     assert network.unresolved(["localhost", "schoolhub.invalid", "a..b"]) == [
         "schoolhub.invalid",
         "a..b",
+    ]
+
+
+def test_wrong_types_and_wrong_values_are_named_together():
+    bad = {
+        "hub": {**GOOD["hub"], "admin_users": "tina"},
+        "auth": {"github": {**GOOD["auth"]["github"], "user_teams": "Participants"}},
+        "spawner": {**GOOD["spawner"], "mem_limit": "1g"},
+    }
+    assert settings.settings_error(bad).splitlines() == [
+        "jupyterhub_admin_users (hub.admin_users: expected list, got 'tina')",
+        "jupyterhub_github_user_teams (auth.github.user_teams: expected list, got 'Participants')",
+        "jupyterhub_mem_limit (spawner.mem_limit: '1g' is not a size like 2G or 512M"
+        " (K, M, G or T, upper case))",
+    ]  # (and not "name at least one team": she named one, wrongly)
+
+
+def _templated(node, path=""):
+    """Setting path -> its template in vars/main.yml."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _templated(value, f"{path}.{key}" if path else key)
+    else:
+        yield path, str(node)
+
+
+def test_every_setting_made_of_an_inventory_variable_names_it_in_the_table():
+    role_vars = yaml.safe_load((ROLES / "jupyterhub/vars/main.yml").read_text())
+    made = role_vars["_jupyterhub_settings"]
+    made["auth"]["github"] = role_vars["_jupyterhub_github"]
+    public = set(inventory.role_variables(str(ROLES))["jupyterhub"])
+    for path, template in _templated(made):
+        named = set(re.findall(r"\bjupyterhub_\w+", template)) & public
+        if named:
+            assert settings.VARIABLES.get(path) in named, (path, template)
+    assert set(settings.VARIABLES.values()) <= public
+    assert set(settings.VARIABLES) <= {path for path, _ in _templated(made)}
+
+
+rules = plugin("rules.py")
+# The role's own values of a good inventory (vars/main.yml, _jupyterhub_rule_values).
+VALUES = {
+    "jupyterhub_tls_front": True,
+    "jupyterhub_public_url": "https://hub.example",
+    "jupyterhub_tls_certificate": "",
+    "jupyterhub_tls_certificate_key": "",
+    "jupyterhub_hsts_max_age": 31536000,
+    "jupyterhub_image_cache_keep": 2,
+    "jupyterhub_singleuser_build": True,
+    "jupyterhub_singleuser_image": "",
+    "jupyterhub_auth": "github",
+    "jupyterhub_github_client_secret": True,
+    "jupyterhub_fake_github": False,
+    "jupyterhub_fake_github_data": {},
+    "jupyterhub_team_folders": [],
+    "nfs_server": {"nfs_server_teams": False},
+    "nfs_client_shares": ["admin", "data"],
+    "jupyterhub_egress_allow": [{"to": "10.1.2.3", "port": 3128}, {"to": "10.9.0.0/16"}],
+    "jupyterhub_egress_blocked": ["10.0.0.0/8"],
+    "jupyterhub_network_encrypted": False,
+    "jupyterhub_spawner": "docker",
+}
+
+
+def test_the_role_s_good_values_pass():
+    assert rules.role_errors(VALUES) == []
+    plain = {"jupyterhub_tls_front": False, "jupyterhub_public_url": "http://10.1.2.3:8000"}
+    assert rules.role_errors({**VALUES, **plain, "jupyterhub_hsts_max_age": -1}) == []
+
+
+@pytest.mark.parametrize(
+    ("changed", "said"),
+    [
+        ({"jupyterhub_public_url": "http://hub.example"}, "The TLS front needs an https://"),
+        ({"jupyterhub_public_url": "https://10.1.2.3"}, "an ACME CA issues no certificate"),
+        ({"jupyterhub_tls_certificate": "site.crt"}, 'or both jupyterhub_tls_certificate and'),
+        ({"jupyterhub_hsts_max_age": "-1"}, "jupyterhub_hsts_max_age: -1 is not a number"),
+        ({"jupyterhub_image_cache_keep": 0}, "jupyterhub_image_cache_keep: 0 is not a number"),
+        ({"jupyterhub_singleuser_build": False, "jupyterhub_singleuser_image": "school/nb"},
+         "jupyterhub_singleuser_image (school/nb) must name a tag other than `latest`"),
+        ({"jupyterhub_singleuser_build": False, "jupyterhub_singleuser_image": "r:5000/nb:latest"},
+         "must name a tag other than `latest`"),
+        ({"jupyterhub_github_client_secret": False}, "jupyterhub_github_client_secret (in Ansible"),
+        ({"jupyterhub_fake_github": True}, "jupyterhub_fake_github_data needs `users`"),
+        ({"jupyterhub_team_folders": ["Group-A"]}, "jupyterhub_team_folders needs the NFS teams"),
+        ({"jupyterhub_team_folders": ["Group-A"], "nfs_server": None}, "needs the NFS teams"),
+        ({"jupyterhub_egress_allow": [{"to": "10.1.2.300"}]}, "jupyterhub_egress_allow: {'to'"),
+        ({"jupyterhub_egress_allow": [{"to": "10.1.2.3", "port": 70000}]}, "is not a rule like"),
+        ({"jupyterhub_egress_allow": [{"to": "10.1.2.3", "proto": "icmp"}]}, "is not a rule"),
+        ({"jupyterhub_egress_allow": ["10.1.2.3"]}, "jupyterhub_egress_allow: 10.1.2.3 is not"),
+        ({"jupyterhub_egress_blocked": ["everything"]}, "jupyterhub_egress_blocked: everything"),
+        ({"jupyterhub_network_encrypted": True}, "jupyterhub_network_encrypted encrypts"),
+    ],
+)  # fmt: skip
+def test_each_wrong_value_of_the_role_is_named(changed, said):
+    errors = rules.role_errors({**VALUES, **changed})
+    assert len(errors) == 1 and said in errors[0], errors
+
+
+def test_the_role_s_every_mistake_shows_at_once():
+    wrong = {"jupyterhub_image_cache_keep": 0, "jupyterhub_egress_blocked": ["x", "y"],
+             "jupyterhub_network_encrypted": True}  # fmt: skip
+    assert len(rules.role_errors({**VALUES, **wrong})) == 4
+
+
+def test_no_preflight_asserts_a_rule_of_the_python_checks():
+    """One place per rule: a preflight's asserts look at what the controller and
+    the hosts hold (files, names in the DNS, the engine's networks, homes, the
+    hub that runs), or at the inventory's shape; a value's rule is Python's."""
+    for preflight in sorted(ROLES.glob("*/tasks/preflight.yml")):
+        for task in yaml.safe_load(preflight.read_text()):
+            if "ansible.builtin.assert" not in task:
+                continue
+            that = task["ansible.builtin.assert"]["that"]
+            text = " ".join(that if isinstance(that, list) else [that])
+            looked_at = re.findall(r"\b(__\w+|ansible_facts|item is file|is file)\b", text)
+            assert looked_at or "nfs_server_clients" in text, (preflight.name, task["name"])
+
+
+@pytest.mark.parametrize(
+    "pool",
+    [{"base": "10.0.0.0/8"}, {"base": "10.0.0.0", "size": 24}, {"base": "10.0.0.0/24", "size": 16},
+     {"base": "10.0.0.300/8", "size": 24}, {"base": "10.0.0.0/8", "size": 31}, "10.0.0.0/8"],
+)  # fmt: skip
+def test_an_address_pool_without_a_base_and_a_longer_size_is_named(pool):
+    assert rules.address_pool_errors([{"base": "10.210.0.0/16", "size": 24}, pool]) == [
+        f"docker_default_address_pools: {pool} needs a network `base` (e.g. 10.210.0.0/16) and a"
+        " `size` (prefix length of each network, e.g. 24) longer than the base's."
     ]

@@ -61,7 +61,8 @@ BAD = [
     ("teams as a string", "jupyterhub_github_user_teams=Participants",
      "jupyterhub_github_user_teams (auth.github.user_teams: expected list, got 'Participants')"),
     ("no team", {"jupyterhub_github_user_teams": [], "jupyterhub_github_admin_teams": []},
-     "at least one of jupyterhub_github_user_teams / jupyterhub_github_admin_teams"),
+     "jupyterhub_github_user_teams (auth.github.user_teams: name at least one team, here or in"
+     " auth.github.admin_teams)"),
     ("bad team name", {"jupyterhub_github_admin_teams": ["TAs/2026"]},
      "jupyterhub_github_admin_teams (auth.github.admin_teams: 'TAs/2026' is not a team name)"),
     ("bad org", {"jupyterhub_github_org": "summer school"},
@@ -73,7 +74,8 @@ BAD = [
     ("unknown spawner", "jupyterhub_spawner=kubernetes",
      "value of jupyterhub_spawner must be one of: docker, swarm, got: kubernetes"),
     ("url without scheme", "jupyterhub_public_url=hub.school.example",
-     "jupyterhub_public_url must be the hub's address without a path"),
+     "jupyterhub_public_url (hub.public_url: 'hub.school.example' is not like"
+     " https://hub.school.example)"),
     ("https to an address", "jupyterhub_public_url=https://10.1.2.3",
      "an ACME CA issues no certificate for an address"),
     ("certificate without key", {"jupyterhub_tls_certificate": "/etc/hostname"},
@@ -108,7 +110,7 @@ BAD = [
     ("one volume for all", {"jupyterhub_home_volume": "home"},
      "jupyterhub_home_volume (spawner.home_volume: must contain {username}"),
     ("homes on nfs without workers", "jupyterhub_homes_on_nfs=true",
-     "jupyterhub_homes_on_nfs needs workers"),
+     "jupyterhub_homes_on_nfs (spawner.homes_share: only with spawner.kind swarm (workers))"),
     ("home quota", {"jupyterhub_home_quota": "5 GB"},
      "jupyterhub_home_quota (spawner.home_quota: '5 GB' is not a size like 5G or 512M)"),
     ("tiny home quota", "jupyterhub_home_quota=10M",
@@ -157,7 +159,9 @@ BAD = [
 
 # Rows that one run can show together: the check of names reports every
 # unknown one, the check of types and choices every role's every error, and
-# the hub's check of its settings every mistake in them.
+# the check of values (the hub's settings and the role's own) every mistake in
+# them. A run sets each variable once, and the https:// public URL stays where
+# a row needs the TLS front.
 TOGETHER = [
     ("misspelt name", "misspelt name 2"),
     ("cpu not a number", "cull every not a number", "unknown TA role", "unknown sign-in",
@@ -166,7 +170,14 @@ TOGETHER = [
      "zero cull timeout", "zero pids", "unlimited tmp", "zero script timeout",
      "negative spawn limit", "announcement expiry", "git repository with a token in it",
      "bad team name", "bad org", "one volume for all", "home quota", "profile named twice",
-     "subdomains on an address", "users' network too small"),
+     "subdomains on an address", "users' network too small", "no client secret",
+     "team folders without their share", "untagged image", "bad allowed address",
+     "bad blocked network", "encryption without workers", "no image kept", "admins as a string",
+     "teams as a string"),
+    ("lower-case size", "tiny home quota", "profiles for TAs only", "negative hsts",
+     "https to an address", "certificate without key", "no team", "homes on nfs without workers",
+     "bad allowed port"),
+    ("url without scheme", "profile size"),
 ]  # fmt: skip
 
 # Right, though given as strings by `-e name=value`: the hub gets numbers and booleans.
