@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from schoolhub.announcements import banner
 from schoolhub.settings import (
-    DEFAULTS,
+    SCHEMA,
     SETTINGS,
     SHARE_CHECK_EVERY,
     TA_SCOPES,
@@ -41,20 +41,27 @@ def secret(cfg: dict, name: str) -> str:
     return "ab" * 32 if cfg.get(REHEARSAL) else read_secret(cfg, name)
 
 
+# JupyterHub's settings that no inventory changes (c.JupyterHub.<name>).
+HUB_CONSTANTS = {
+    # Never stop users' servers when the hub stops: restarting the hub keeps them.
+    "cleanup_servers": False,
+    # Seconds between the hub's rounds of activity updates, which also put
+    # back the proxy's routes after a proxy restart (JupyterHub's 300 s
+    # would leave users on "redirect loop" pages for minutes).
+    "last_activity_interval": 60,
+}
+# Where the hub listens in its container (behind the proxy, on its networks).
+HUB_IP = "0.0.0.0"  # noqa: S104
+# The password a NativeAuthenticator user chooses (no open sign-up: an admin approves).
+NATIVE_PASSWORD_LENGTH = 10
 # Settings that are JupyterHub's (c.JupyterHub.<name>) and SchoolSpawner's as they are.
-HUB_AS_IS = (
-    "cleanup_servers",
-    "concurrent_spawn_limit",
-    "active_server_limit",
-    "log_level",
-    "last_activity_interval",
-)
+HUB_AS_IS = ("concurrent_spawn_limit",)
 SPAWNER_AS_IS = ("admin_mem_limit", "admin_cpu_limit", "admin_sudo", "pids_limit", "tmp_size")
 
 
 def apply_hub(c, cfg: dict) -> None:
     hub = cfg["hub"]
-    c.JupyterHub.hub_bind_url = f"http://{hub['ip']}:{hub['port']}"
+    c.JupyterHub.hub_bind_url = f"http://{HUB_IP}:{hub['port']}"
     c.JupyterHub.hub_connect_url = f"http://{hub['connect_host']}:{hub['port']}"
     c.JupyterHub.db_url = f"sqlite:///{hub['data_dir']}/{hub['database']}"
     sqlite_in_wal_mode()
@@ -65,6 +72,8 @@ def apply_hub(c, cfg: dict) -> None:
     c.CryptKeeper.keys = [bytes.fromhex(secret(cfg, "crypt_key"))]
     for same_name in HUB_AS_IS:
         setattr(c.JupyterHub, same_name, hub[same_name])
+    for name, value in HUB_CONSTANTS.items():
+        setattr(c.JupyterHub, name, value)
     c.Authenticator.admin_users = set(hub["admin_users"])
     if hub["subdomains"]:
         c.JupyterHub.subdomain_host = hub["public_url"]
@@ -165,8 +174,8 @@ def apply_native(c, cfg: dict) -> None:
     c.JupyterHub.template_paths = [native_templates()]
     # The first admin signs up without approval; everyone else waits for an admin.
     c.Authenticator.admin_users = set(cfg["hub"]["admin_users"]) | set(native["admin_users"])
-    c.NativeAuthenticator.open_signup = native["open_signup"]
-    c.NativeAuthenticator.minimum_password_length = native["minimum_password_length"]
+    c.NativeAuthenticator.open_signup = False
+    c.NativeAuthenticator.minimum_password_length = NATIVE_PASSWORD_LENGTH
     c.NativeAuthenticator.check_common_password = True
     c.Authenticator.allow_all = True
 
@@ -180,8 +189,6 @@ def native_templates() -> str:
 def apply_spawner(c, cfg: dict) -> None:
     sp = cfg["spawner"]
     c.DockerSpawner.image = sp["image"]
-    if sp["pull_policy"]:
-        c.DockerSpawner.pull_policy = sp["pull_policy"]
     # JupyterHub's own command (as z2jh's), not each image's CMD: reading that
     # needs the image on the hub's engine: with Swarm a profile's is on the workers only.
     c.DockerSpawner.cmd = ["jupyterhub-singleuser"]
@@ -193,7 +200,7 @@ def apply_spawner(c, cfg: dict) -> None:
     home = f"{sp['homes_share']}/{{username}}" if sp["homes_share"] else sp["home_volume"]
     c.DockerSpawner.volumes = {home: "/home/{raw_username}"}
     c.DockerSpawner.notebook_dir = "/home/{raw_username}"
-    c.DockerSpawner.default_url = sp["default_url"]
+    c.DockerSpawner.default_url = "/lab"
     if sp["home_driver"] != "local":
         # Named volumes (the home) of a server are made by this plugin.
         c.SwarmSpawner.volume_driver = sp["home_driver"]
@@ -204,7 +211,7 @@ def apply_spawner(c, cfg: dict) -> None:
     else:
         c.JupyterHub.spawner_class = "schoolhub.spawner.SchoolDockerSpawner"
         # (Swarm services are always removed at a stop.)
-        c.DockerSpawner.remove = sp["remove_containers"]
+        c.DockerSpawner.remove = True
     c.DockerSpawner.environment = {
         "NB_UID": str(sp["uid"]),
         "NB_GID": str(sp["gid"]),
@@ -401,8 +408,6 @@ def culler_command(culler: dict) -> list[str]:
         f"--timeout={culler['timeout']}",
         f"--cull-every={culler['every']}",
     ]
-    if culler["max_age"]:
-        command.append(f"--max-age={culler['max_age']}")
     return command
 
 
@@ -425,7 +430,7 @@ def setting_of(section: str, trait: str) -> str:
     """Where a trait of a part the hub makes takes its value from: the
     setting of the same name in `section` (spawner.mem_limit ->
     DockerSpawner.mem_limit), else the section."""
-    return f"{section}.{trait}" if trait in DEFAULTS.get(section, {}) else section
+    return f"{section}.{trait}" if trait in SCHEMA.get(section, {}) else section
 
 
 def rehearse(cfg: dict) -> None:

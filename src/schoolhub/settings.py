@@ -1,12 +1,12 @@
 """The hub's settings: one YAML document (`schoolhub.yaml`, which the
-`jupyterhub` role renders from inventory variables), its defaults, its checks,
+`jupyterhub` role renders from inventory variables), its schema, its checks,
 and what the hub's parts read from it (who is a TA, the users' network, the
 secrets). The bottom of the package: it imports none of schoolhub's modules;
 schoolhub.config turns the settings into JupyterHub's configuration.
 
-Settings are merged over DEFAULTS (deep copies, the defaults are never
-mutated); an unknown key or a bad value is an error naming the key. Secrets are
-never in the YAML: they are read from files in `hub.secrets_dir`.
+The role writes every setting (its defaults are the only ones); an unknown,
+missing or mistyped key, or a bad value, is an error naming the key. Secrets
+are never in the YAML: they are read from files in `hub.secrets_dir`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import yaml
@@ -25,153 +25,149 @@ import yaml
 # Where the role mounts the document in the hub container.
 SETTINGS = Path("/srv/jupyterhub/schoolhub.yaml")
 
-DEFAULTS: dict[str, Any] = {
+# A setting that is a number: an int or a float.
+NUMBER = (int, float)
+
+
+class Setting(NamedTuple):
+    """A setting of the hub: its type, and the inventory variable of the
+    jupyterhub role it comes from ("": the role's own value), which leads
+    the messages about it."""
+
+    kind: type | tuple
+    variable: str = ""
+
+
+# Every setting of the hub. The jupyterhub role writes each one
+# (roles/jupyterhub/vars/main.yml) from its defaults (defaults/main.yml, the
+# one place where a default is written); a document without one is refused,
+# naming it. What no inventory changes is a constant of schoolhub.config.
+SCHEMA: dict[str, Any] = {
     "hub": {
-        # Where the hub listens inside its container, and the name other containers use.
-        "ip": "0.0.0.0",  # noqa: S104 (inside a container, behind the proxy)
-        "port": 8081,
-        "connect_host": "jupyterhub",
+        # The hub's port in its container, and the name other containers reach it by.
+        "port": Setting(int),
+        "connect_host": Setting(str, "jupyterhub_hub_address"),
         # The hub container's name on the users' network (where the proxy reaches its services).
-        "container": "jupyterhub",
+        "container": Setting(str),
         # As users type it; https:// makes every cookie Secure (hub's and servers').
-        "public_url": "",
+        "public_url": Setting(str, "jupyterhub_public_url"),
         # Each user's server on a name of its own, <user>.<the public URL's
         # host>: what a student's server serves never runs with a visitor's
         # hub session (JupyterHub's subdomain_host). False: one origin for all.
-        "subdomains": True,
+        "subdomains": Setting(bool, "jupyterhub_subdomains"),
         # The certificates service's port in the hub container, which the TLS
         # front asks before it gets a certificate for a user's name (0: none).
-        "tls_ask_port": 0,
-        "data_dir": "/srv/jupyterhub/data",
+        "tls_ask_port": Setting(int),
+        "data_dir": Setting(str),
         # The SQLite database in it (the role backs it up by this name).
-        "database": "jupyterhub.sqlite",
-        "secrets_dir": "/srv/jupyterhub/secrets",
-        "admin_users": [],
-        # Never stop user servers when the hub stops: restarting the hub keeps them.
-        "cleanup_servers": False,
-        "concurrent_spawn_limit": 200,
-        "active_server_limit": 0,
-        "log_level": "INFO",
-        # Seconds between the hub's rounds of activity updates, which also put
-        # back the proxy's routes after a proxy restart (JupyterHub's 300 s
-        # would leave users on "redirect loop" pages for minutes).
-        "last_activity_interval": 60,
+        "database": Setting(str),
+        "secrets_dir": Setting(str),
+        "admin_users": Setting(list, "jupyterhub_admin_users"),
+        "concurrent_spawn_limit": Setting(int, "jupyterhub_concurrent_spawn_limit"),
         # What the GitHub TA teams may do (TA_ROLES): everything, or students' servers only.
-        "ta_role": "full-admin",
+        "ta_role": Setting(str, "jupyterhub_ta_role"),
         # Users may share their running server with a user or by a link (JupyterHub's sharing).
-        "sharing": True,
+        "sharing": Setting(bool, "jupyterhub_sharing"),
     },
     "proxy": {
         # Its API, on the network of the hub and the proxy alone.
-        "api_url": "http://proxy-api:8001",
+        "api_url": Setting(str),
         # As containers on the users' network reach it (servers read the announcements there).
-        "url": "http://jupyterhub-proxy:8000",
+        "url": Setting(str),
     },
     # Shown on the hub's pages and in JupyterLab (schoolhub.announcements);
     # admins and TAs add one of their own on the service's page.
     "announcements": {
-        "message": "",
+        "message": Setting(str, "jupyterhub_announcement"),
         # ISO 8601 date or time, UTC unless it names an offset; "" never.
-        "expires": "",
+        "expires": Setting(str, "jupyterhub_announcement_expires"),
     },
     "auth": {
-        "kind": "github",
+        "kind": Setting(str, "jupyterhub_auth"),
         "github": {
-            "org": "",
-            "user_teams": [],
-            "admin_teams": [],
-            "client_id": "",
-            "callback_url": "",
-            "url": "https://github.com",
+            "org": Setting(str, "jupyterhub_github_org"),
+            "user_teams": Setting(list, "jupyterhub_github_user_teams"),
+            "admin_teams": Setting(list, "jupyterhub_github_admin_teams"),
+            "client_id": Setting(str, "jupyterhub_github_client_id"),
+            "callback_url": Setting(str, "jupyterhub_public_url"),
+            "url": Setting(str, "jupyterhub_github_url"),
             # Where browsers are sent to sign in, when it differs from `url`.
-            "browser_url": "",
+            "browser_url": Setting(str, "jupyterhub_github_browser_url"),
             # Seconds before a user's teams are fetched again (on the next request or spawn).
-            "refresh_age": 300,
+            "refresh_age": Setting(int, "jupyterhub_github_refresh_age"),
         },
         "native": {
-            "admin_users": [],
-            "open_signup": False,
-            "minimum_password_length": 10,
+            "admin_users": Setting(list, "jupyterhub_native_admin_users"),
         },
     },
     "spawner": {
         # docker: servers on the hub host; swarm: servers on the Swarm's workers.
-        "kind": "docker",
-        "image": "",
-        "network": "schoolhub",
-        # "": the spawner's own: pull a missing image on the hub host (docker);
-        # with Swarm, never look on the manager: the roles put every image (the
-        # school's, every profile's) on every worker before the hub offers it.
-        "pull_policy": "",
-        "home_volume": "schoolhub-home-{username}",
+        "kind": Setting(str, "jupyterhub_spawner"),
+        "image": Setting(str, "jupyterhub_singleuser_image"),
+        "network": Setting(str, "jupyterhub_network"),
+        "home_volume": Setting(str, "jupyterhub_home_volume"),
         # swarm only: the NFS homes share as mounted on every host ("" = homes are
         # volumes, and each user stays on the node of their first start).
-        "homes_share": "",
+        "homes_share": Setting(str, "jupyterhub_homes_on_nfs"),
         # Each home's size limit ("" = none), kept by the home volumes' driver:
         # a Docker volume plugin on every host that runs servers (the role's
         # schoolhub-homes), or Docker's own "local" (no quota).
-        "home_quota": "",
-        "home_driver": "local",
-        "default_url": "/lab",
-        "uid": 1000,
-        "gid": 100,
-        "mem_limit": "2G",
-        "cpu_limit": 1.0,
-        "admin_mem_limit": "",
-        "admin_cpu_limit": 0.0,
+        "home_quota": Setting(str, "jupyterhub_home_quota"),
+        "home_driver": Setting(str),
+        "uid": Setting(int, "jupyterhub_notebook_uid"),
+        "gid": Setting(int, "jupyterhub_notebook_gid"),
+        "mem_limit": Setting(str, "jupyterhub_mem_limit"),
+        "cpu_limit": Setting(NUMBER, "jupyterhub_cpu_limit"),
+        "admin_mem_limit": Setting(str, "jupyterhub_admin_mem_limit"),
+        "admin_cpu_limit": Setting(NUMBER, "jupyterhub_admin_cpu_limit"),
         # Admins (TAs) may sudo in their servers; students never can.
-        "admin_sudo": False,
+        "admin_sudo": Setting(bool, "jupyterhub_admin_sudo"),
         # Most processes and threads in one server (stops a fork bomb there).
-        "pids_limit": 1024,
+        "pids_limit": Setting(int, "jupyterhub_pids_limit"),
         # /tmp and /var/tmp of every server: memory filesystems of this size
         # (within its memory limit), never the host's disk.
-        "tmp_size": "512M",
-        # Sized for a first pull of a multi-GB image on a busy host.
-        "start_timeout": 600,
-        "http_timeout": 180,
-        "environment": {},
+        "tmp_size": Setting(str, "jupyterhub_tmp_size"),
+        "start_timeout": Setting(int, "jupyterhub_start_timeout"),
+        "http_timeout": Setting(int, "jupyterhub_http_timeout"),
+        "environment": Setting(dict, "jupyterhub_singleuser_environment"),
         # The users' network's addresses (users_network): the proxy's and the
         # hub's fixed ones are the only ones that open connections to a server
         # (its own firewall, set by the image's start.sh before the user's
         # processes start). "": no fixed addresses, no such firewall.
-        "network_subnet": "",
-        "remove_containers": True,
+        "network_subnet": Setting(str, "jupyterhub_network_subnet"),
         # Choices on the spawn page (PROFILE below); none: no page, every
         # server as above.
-        "profiles": [],
+        "profiles": Setting(list, "jupyterhub_profiles"),
     },
     # The NFS shares as mounted on the hosts that run users' servers ("" = none).
     "shares": {
-        "admin": "",
-        "data": "",
-        "admin_uid": 1500,
-        "admin_gid": 1500,
+        "admin": Setting(str, "jupyterhub_admin_share"),
+        "data": Setting(str, "jupyterhub_data_share"),
+        "admin_uid": Setting(int, "jupyterhub_admin_uid"),
+        "admin_gid": Setting(int, "jupyterhub_admin_gid"),
         # The start-scripts hook on those hosts, mounted into every server.
-        "start_hook": "",
+        "start_hook": Setting(str),
         # The NFS teams share as mounted on every host (the hub's too), and
         # the GitHub teams that get a folder there: ~/teams/<team> for members.
-        "teams": "",
-        "team_folders": [],
-        "script_timeout": 60,
+        "teams": Setting(str, "jupyterhub_teams_share"),
+        "team_folders": Setting(list, "jupyterhub_team_folders"),
+        "script_timeout": Setting(int, "jupyterhub_script_timeout"),
     },
     # Repositories that students pull (nbgitpuller's links) through the hub's
     # cache (schoolhub.gitcache), which asks their host once a refresh_every
     # seconds at most; private: the host gets the secret git_token.
     "git": {
-        "repos": [],
-        "refresh_every": 60,
-        "private": False,
+        "repos": Setting(list, "jupyterhub_git_repos"),
+        "refresh_every": Setting(int, "jupyterhub_git_refresh_every"),
+        "private": Setting(bool, "jupyterhub_git_token"),
     },
     "culler": {
-        "enabled": True,
-        "timeout": 3600,
-        "every": 300,
-        "max_age": 0,
+        "enabled": Setting(bool, "jupyterhub_cull_enabled"),
+        "timeout": Setting(int, "jupyterhub_cull_timeout"),
+        "every": Setting(int, "jupyterhub_cull_every"),
     },
 }
 
-# What each leaf must be; the type of the default otherwise.
-NUMBER = (int, float)
 # Our own sizes (spawner.tmp_size, home_quota): read by size_bytes and by
 # Ansible's human_to_bytes, never by a trait; both take "1g" and plain bytes.
 SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$")
@@ -230,7 +226,8 @@ PROFILE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
 def merge(defaults: dict, given: dict, path: str = "") -> dict:
-    """Deep-merge `given` over a copy of `defaults`; unknown keys and wrong types are errors."""
+    """Deep-merge `given` over a copy of `defaults` (a Setting is required);
+    unknown keys, missing ones and wrong types are errors."""
     errors: list[str] = []
     result = _merge(defaults, given, path, errors)
     if errors:
@@ -238,10 +235,17 @@ def merge(defaults: dict, given: dict, path: str = "") -> dict:
     return result
 
 
+def _required(default) -> bool:
+    return isinstance(default, Setting)
+
+
 def _merge(defaults: dict, given, path: str, errors: list[str]) -> dict:
-    """merge, with every unknown key and wrong type in `errors` (each such
-    setting keeps its default)."""
-    result = copy.deepcopy(defaults)
+    """merge, with every unknown key, missing one and wrong type in `errors`
+    (each such setting gets its default, or an empty value of its type)."""
+    result = {
+        key: copy.deepcopy(NEUTRAL[default.kind] if _required(default) else default)
+        for key, default in defaults.items()
+    }
     if not isinstance(given, dict):
         errors.append(f"{path or 'the document'} must be a mapping, got {given!r}")
         return result
@@ -252,10 +256,11 @@ def _merge(defaults: dict, given, path: str, errors: list[str]) -> dict:
             errors.append(f"{where}: unknown setting (known here: {known})")
             continue
         default = defaults[key]
-        if isinstance(default, dict) and default and key != "environment":
+        if isinstance(default, dict):
             result[key] = _merge(default, value or {}, where, errors)
             continue
-        expected = NUMBER if isinstance(default, float) else type(default)
+        expected = default.kind if _required(default) else type(default)
+        expected = NUMBER if expected is float else expected
         listed = value if isinstance(value, list) and where not in LISTS_OF_MAPPINGS else []
         if expected is int and isinstance(value, bool) or not isinstance(value, expected):
             errors.append(
@@ -265,7 +270,17 @@ def _merge(defaults: dict, given, path: str, errors: list[str]) -> dict:
             errors.append(f"{where}: expected a list of text, got {value!r}")
         else:
             result[key] = copy.deepcopy(value)
+    for key, default in defaults.items():
+        if _required(default) and key not in given:
+            where = f"{path}.{key}" if path else key
+            errors.append(f"{where}: missing (the jupyterhub role writes every setting)")
+        elif isinstance(default, dict) and key not in given:
+            result[key] = _merge(default, {}, f"{path}.{key}" if path else key, errors)
     return result
+
+
+# An empty value of each kind of Setting (a missing one's, to check the others).
+NEUTRAL = {str: "", int: 0, NUMBER: 0.0, bool: False, list: [], dict: {}}
 
 
 # The one list setting whose items are mappings (checked by `profiles`); the
@@ -330,14 +345,6 @@ def parse_expiry(text: str) -> datetime | None:
         return None
     when = datetime.fromisoformat(text)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def validate(cfg: dict) -> None:
-    """Every mistake in the merged settings at once, one a line, each led by
-    its key (an admin fixes them all before the next run, not one a run)."""
-    errors = [message for check in CHECKS for message in check(cfg)]
-    if errors:
-        raise ConfigError("\n".join(errors))
 
 
 def _hub(cfg: dict):
@@ -425,8 +432,6 @@ def _spawner(cfg: dict):
             yield "spawner.home_driver: a quota needs the homes' volume plugin"
     if not spawner["image"]:
         yield "spawner.image: required (the single-user image)"
-    if spawner["pull_policy"] not in ("", "always", "ifnotpresent", "never", "skip"):
-        yield f"spawner.pull_policy: unknown policy {spawner['pull_policy']!r}"
     for key in ("mem_limit", "admin_mem_limit"):
         if spawner[key] and not MEMORY_RE.match(spawner[key]):
             yield f"spawner.{key}: {spawner[key]!r} is not a size like 2G or 512M {MEMORY_FORM}"
@@ -561,10 +566,10 @@ def load(path: str | Path) -> dict:
 
 
 def load_document(given: dict) -> dict:
-    """The settings `given` merged over DEFAULTS, checked: every mistake at once
-    (a setting of the wrong type, and the rules of the others)."""
+    """The settings `given`, checked against SCHEMA: every mistake at once (a
+    setting missing or of the wrong type, and the rules of the others)."""
     errors: list[str] = []
-    cfg = _merge(DEFAULTS, given, "", errors)
+    cfg = _merge(SCHEMA, given, "", errors)
     wrong = [error.split(":", 1)[0].split(" ", 1)[0] for error in errors]
 
     def about_wrong(message: str) -> bool:

@@ -67,8 +67,9 @@ TMP_DIRS = ("/tmp", "/var/tmp")  # noqa: S108 (paths in the container, made here
 
 
 def tmpfs_options(size: int) -> str:
-    """A server's TMP_DIRS as `docker run --tmpfs` mounts them (`size` in bytes)."""
-    return f"rw,noexec,nosuid,nodev,size={size},mode=1777"
+    """A server's TMP_DIRS as `docker run --tmpfs` mounts them (`size` in
+    bytes; 0: the kernel's, half the memory, within the server's limit)."""
+    return f"rw,noexec,nosuid,nodev,{f'size={size},' if size else ''}mode=1777"
 
 
 # Docker API calls the hub makes at once, for all users' starts, stops and polls
@@ -143,15 +144,17 @@ class SchoolSpawner(Configurable):
         help="Admins (TAs) may sudo in their servers (root there: the shares stay "
         "what their mounts allow, the hosts what the firewall allows).",
     )
+    # (The role's defaults are the only ones: these are none.)
     pids_limit = Int(
-        1024,
+        0,
         config=True,
-        help="Most processes and threads in one server (a fork bomb stops there).",
+        help="Most processes and threads in one server (a fork bomb stops there); 0: none.",
     )
     tmp_size = Unicode(
-        "512M",
+        "",
         config=True,
-        help="Size of each of TMP_DIRS (memory filesystems, within the memory limit).",
+        help="Size of each of TMP_DIRS (memory filesystems, within the memory limit); "
+        "empty: the kernel's.",
     )
     ta_groups = List(
         Unicode(),
@@ -351,7 +354,7 @@ class SchoolDockerSpawner(SchoolSpawner, DockerSpawner):
 
     async def start(self):
         sudo = self.sudo()
-        size = size_bytes(self.tmp_size)
+        size = size_bytes(self.tmp_size) if self.tmp_size else 0
         self.extra_host_config = {
             **self.extra_host_config,
             **self.hardening(sudo),
@@ -524,7 +527,7 @@ class SchoolSwarmSpawner(SchoolSpawner, SwarmSpawner):
         labels = {USER_LABEL: self.user.name}
         driver = self.mount_driver_config
         binds = self.volume_binds.items()
-        size = size_bytes(self.tmp_size)
+        size = size_bytes(self.tmp_size) if self.tmp_size else None
         return [mount(source, target, labels, driver) for source, target in binds] + [
             Mount(target=d, source=None, type="tmpfs", tmpfs_size=size, tmpfs_mode=0o1777)
             for d in TMP_DIRS

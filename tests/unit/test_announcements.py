@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
 import pytest
+from role_settings import settings_with
 from traitlets.config import Config
 
 from schoolhub import announcements, config
-from schoolhub.settings import DEFAULTS, ConfigError, merge, validate
+from schoolhub.settings import ConfigError, load_document
 
 NOW = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
@@ -20,9 +21,7 @@ def settings(tmp_path, message="", expires="") -> dict:
         "auth": {"kind": "native", "native": {"admin_users": ["tina"]}},
         "spawner": {"image": "school/notebook:2026"},
     }
-    cfg = merge(DEFAULTS, doc)
-    validate(cfg)
-    return cfg
+    return load_document(settings_with(doc))
 
 
 def shown(cfg, now=NOW) -> list[str]:

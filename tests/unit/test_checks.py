@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from role_settings import settings_with
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -32,18 +33,20 @@ inventory = plugin("inventory.py")
 homes = plugin("homes.py")
 USER, MOVED = "org.schoolhub.user", "org.schoolhub.home."
 
-GOOD = {
-    "hub": {"public_url": "https://hub.example"},
-    "auth": {
-        "github": {
-            "org": "summer-school",
-            "user_teams": ["Participants"],
-            "client_id": "id",
-            "callback_url": "https://hub.example/hub/oauth_callback",
-        }
-    },
-    "spawner": {"image": "school/notebook:1"},
-}
+GOOD = settings_with(
+    {
+        "hub": {"public_url": "https://hub.example"},
+        "auth": {
+            "github": {
+                "org": "summer-school",
+                "user_teams": ["Participants"],
+                "client_id": "id",
+                "callback_url": "https://hub.example/hub/oauth_callback",
+            }
+        },
+        "spawner": {"image": "school/notebook:1"},
+    }
+)
 
 
 def test_settings_the_hub_accepts_pass():
@@ -51,7 +54,7 @@ def test_settings_the_hub_accepts_pass():
 
 
 def test_an_error_is_named_by_the_inventory_variable():
-    bad = {**GOOD, "culler": {"every": "10"}}
+    bad = settings_with(GOOD, {"culler": {"every": "10"}})
     assert (
         settings.settings_error(bad)
         == "jupyterhub_cull_every (culler.every: expected int, got '10')"
@@ -59,21 +62,19 @@ def test_an_error_is_named_by_the_inventory_variable():
 
 
 def test_github_settings_are_named_too():
-    bad = {
-        "hub": GOOD["hub"],
-        "auth": {"github": {**GOOD["auth"]["github"], "org": "summer school"}},
-        "spawner": GOOD["spawner"],
-    }
+    bad = settings_with(GOOD, {"auth": {"github": {"org": "summer school"}}})
     assert settings.settings_error(bad).startswith("jupyterhub_github_org (auth.github.org:")
 
 
 def test_every_mistake_is_named_at_once_each_by_its_variable():
-    bad = {
-        "hub": GOOD["hub"],
-        "auth": {"github": {**GOOD["auth"]["github"], "org": "summer school"}},
-        "spawner": {**GOOD["spawner"], "mem_limit": "2X", "pids_limit": 0},
-        "culler": {"timeout": 0},
-    }
+    bad = settings_with(
+        GOOD,
+        {
+            "auth": {"github": {"org": "summer school"}},
+            "spawner": {"mem_limit": "2X", "pids_limit": 0},
+            "culler": {"timeout": 0},
+        },
+    )
     assert settings.settings_error(bad).splitlines() == [
         "jupyterhub_github_org (auth.github.org: 'summer school' is not a GitHub organisation"
         " name)",
@@ -149,11 +150,14 @@ def test_the_check_play_names_the_names_the_dns_does_not_know():
 
 
 def test_wrong_types_and_wrong_values_are_named_together():
-    bad = {
-        "hub": {**GOOD["hub"], "admin_users": "tina"},
-        "auth": {"github": {**GOOD["auth"]["github"], "user_teams": "Participants"}},
-        "spawner": {**GOOD["spawner"], "mem_limit": "1g"},
-    }
+    bad = settings_with(
+        GOOD,
+        {
+            "hub": {"admin_users": "tina"},
+            "auth": {"github": {"user_teams": "Participants", "admin_teams": []}},
+            "spawner": {"mem_limit": "1g"},
+        },
+    )
     assert settings.settings_error(bad).splitlines() == [
         "jupyterhub_admin_users (hub.admin_users: expected list, got 'tina')",
         "jupyterhub_github_user_teams (auth.github.user_teams: expected list, got 'Participants')",

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from role_settings import settings_with
 from traitlets import TraitError
 from traitlets.config import Config
 
@@ -46,16 +47,11 @@ def secrets(tmp_path):
 
 @pytest.fixture
 def make(tmp_path, secrets):
-    """Write a document (GITHUB, updated) and return its applied Config."""
+    """Write a document (the role's, with GITHUB and the update) and return its
+    applied Config."""
 
     def make(update=None, base=GITHUB):
-        doc = copy.deepcopy(base)
-        doc.setdefault("hub", {})["secrets_dir"] = str(secrets)
-        for section, values in (update or {}).items():
-            if isinstance(values, dict):
-                doc.setdefault(section, {}).update(values)
-            else:
-                doc[section] = values
+        doc = settings_with(base, {"hub": {"secrets_dir": str(secrets)}}, update or {})
         path = tmp_path / "schoolhub.yaml"
         path.write_text(yaml.safe_dump(doc))
         c = Config()
@@ -476,8 +472,6 @@ def test_with_swarm_the_hub_never_looks_for_images_on_its_own_host(make):
     assert (spawner.pull_policy, spawner.cmd) == ("skip", ["jupyterhub-singleuser"])
     one_host = make({"spawner": {"kind": "docker"}})
     assert SchoolDockerSpawner(config=one_host, user=ADA).pull_policy == "ifnotpresent"
-    own = make({"spawner": {"kind": "swarm", "pull_policy": "always"}})
-    assert SchoolSwarmSpawner(config=own, user=ADA).pull_policy == "always"  # a site's choice
 
 
 def test_homes_on_nfs_are_directories_of_the_share(make):
@@ -587,10 +581,23 @@ def test_bool_is_not_an_int(make):
     assert "hub.port" in error_of(make, {"hub": {"port": True}})
 
 
-def test_defaults_are_never_mutated(make):
-    before = copy.deepcopy(settings.DEFAULTS)
+def test_the_schema_is_never_mutated(make):
+    before = copy.deepcopy(settings.SCHEMA)
     make({"spawner": {"environment": {"A": "1"}}, "hub": {"admin_users": ["x"]}})
-    assert settings.DEFAULTS == before
+    assert settings.SCHEMA == before
+
+
+def test_a_missing_setting_is_named(tmp_path):
+    doc = settings_with(GITHUB)
+    del doc["spawner"]["tmp_size"], doc["culler"]
+    with pytest.raises(settings.ConfigError) as raised:
+        settings.load_document(doc)
+    assert str(raised.value).splitlines() == [
+        "spawner.tmp_size: missing (the jupyterhub role writes every setting)",
+        "culler.enabled: missing (the jupyterhub role writes every setting)",
+        "culler.timeout: missing (the jupyterhub role writes every setting)",
+        "culler.every: missing (the jupyterhub role writes every setting)",
+    ]
 
 
 def test_unreadable_document_is_named(tmp_path):
@@ -638,7 +645,7 @@ def test_hook_gets_the_admin_ids_and_time_limit(make):
 
 
 def test_no_shares_no_mounts(make):
-    c = make()
+    c = make({"shares": {"start_hook": ""}})
     assert c.SchoolSpawner.student_volumes == {} == c.SchoolSpawner.admin_volumes
 
 
@@ -787,14 +794,17 @@ def test_the_site_cannot_give_the_server_back_the_users_python_site(make):
 
 
 def test_names_of_their_own_are_the_default():
-    assert settings.DEFAULTS["hub"]["subdomains"] is True
+    assert settings_with()["hub"]["subdomains"] is True
 
 
 def test_only_the_proxy_and_the_hub_open_connections_to_servers(make):
     c = make({"spawner": {"image": "x", "network_subnet": "10.222.0.0/20"}})
     peers = c.DockerSpawner.environment["SCHOOLHUB_SERVER_PEERS"]
     assert peers == "10.222.0.10, 10.222.0.11"
-    assert "SCHOOLHUB_SERVER_PEERS" not in make().DockerSpawner.environment
+    assert (
+        "SCHOOLHUB_SERVER_PEERS"
+        not in make({"spawner": {"network_subnet": ""}}).DockerSpawner.environment
+    )
 
 
 def test_the_proxy_and_the_hub_have_fixed_addresses_outside_the_servers_half():

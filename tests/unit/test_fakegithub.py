@@ -10,6 +10,7 @@ import yaml
 from conftest import serving
 from oauthenticator.github import GitHubOAuthenticator
 from oauthenticator.oauth2 import _serialize_state
+from role_settings import settings_with
 from traitlets.config import Config
 
 from schoolhub import config
@@ -49,20 +50,22 @@ def authenticator(fake, tmp_path):
         (secrets / name).write_text("00" * 32)
     for name in ("proxy_auth_token", "github_client_secret", "ops_api_token"):
         (secrets / name).write_text("x")
-    doc = {
-        "hub": {"secrets_dir": str(secrets), "public_url": "http://localhost:8000"},
-        "auth": {
-            "github": {
-                "org": "growth-school",
-                "user_teams": ["Participants"],
-                "admin_teams": ["TAs"],
-                "client_id": "lab",
-                "callback_url": "http://localhost:8000/hub/oauth_callback",
-                "url": url,
-            }
-        },
-        "spawner": {"image": "x"},
-    }
+    doc = settings_with(
+        {
+            "hub": {"secrets_dir": str(secrets), "public_url": "http://localhost:8000"},
+            "auth": {
+                "github": {
+                    "org": "growth-school",
+                    "user_teams": ["Participants"],
+                    "admin_teams": ["TAs"],
+                    "client_id": "lab",
+                    "callback_url": "http://localhost:8000/hub/oauth_callback",
+                    "url": url,
+                }
+            },
+            "spawner": {"image": "x"},
+        }
+    )
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
     c = Config()
     config.configure(c, tmp_path / "s.yaml")

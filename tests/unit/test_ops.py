@@ -6,6 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import yaml
+from role_settings import settings_with
 
 from schoolhub import ops
 
@@ -55,11 +57,13 @@ def test_the_hub_is_found_from_its_settings(tmp_path):
     secrets.mkdir()
     (secrets / "ops_api_token").write_text("ops-token\n")
     settings = tmp_path / "schoolhub.yaml"
-    settings.write_text(
-        "hub: {port: 9091, public_url: 'https://hub.example', secrets_dir: " + str(secrets) + "}\n"
-        "auth: {kind: native, native: {admin_users: [tina]}}\n"
-        "spawner: {image: school/notebook:1}\n"
+    doc = settings_with(
+        {
+            "hub": {"port": 9091, "public_url": "https://hub.example", "secrets_dir": str(secrets)},
+            "auth": {"kind": "native", "native": {"admin_users": ["tina"]}},
+        }
     )
+    settings.write_text(yaml.safe_dump(doc))
     hub = ops.Hub.from_settings(settings)
     assert (hub.api, hub.token) == ("http://127.0.0.1:9091/hub/api", "ops-token")
 

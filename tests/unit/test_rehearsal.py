@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from role_settings import settings_with
 from traitlets.config import Config, Configurable
 from traitlets.utils.importstring import import_item
 
@@ -28,24 +29,26 @@ def rehearsals(tmp_path, monkeypatch):
 
 
 # A site's settings as the role renders them (GitHub sign-in, profiles, shares).
-GOOD = {
-    "hub": {"public_url": "https://hub.example", "admin_users": ["tina"]},
-    "auth": {
-        "github": {
-            "org": "summer-school",
-            "user_teams": ["Participants"],
-            "admin_teams": ["TAs"],
-            "client_id": "id",
-            "callback_url": "https://hub.example/hub/oauth_callback",
-        }
-    },
-    "spawner": {
-        "image": "school/notebook:1",
-        "admin_mem_limit": "4G",
-        "network_subnet": "10.222.0.0/20",
-        "profiles": [{"name": "standard", "default": True}, {"name": "big", "mem_limit": "8G"}],
-    },
-}
+GOOD = settings_with(
+    {
+        "hub": {"public_url": "https://hub.example", "admin_users": ["tina"]},
+        "auth": {
+            "github": {
+                "org": "summer-school",
+                "user_teams": ["Participants"],
+                "admin_teams": ["TAs"],
+                "client_id": "id",
+                "callback_url": "https://hub.example/hub/oauth_callback",
+            }
+        },
+        "spawner": {
+            "image": "school/notebook:1",
+            "admin_mem_limit": "4G",
+            "network_subnet": "10.222.0.0/20",
+            "profiles": [{"name": "standard", "default": True}, {"name": "big", "mem_limit": "8G"}],
+        },
+    }
+)
 
 
 def leaves(node: dict, path: str = ""):
@@ -57,22 +60,16 @@ def leaves(node: dict, path: str = ""):
             yield where, value
 
 
-def wrong(value) -> list:
-    """Values of another kind than a setting's default, and odd ones of its kind."""
-    if isinstance(value, bool):
-        return ["yes", 2]
-    if isinstance(value, int):
-        return ["10", -1, 1.5, "x"]
-    if isinstance(value, float):
-        return ["half", -1.0, True]
-    if isinstance(value, list):
-        return ["x", [1], [{"x": 1}]]
-    if isinstance(value, dict):
-        return ["x", {"A": {"b": 1}}]
-    return [5, "1g", "lots", "-1", ""]
-
-
-TABLE = [(path, bad) for path, default in leaves(settings.DEFAULTS) for bad in wrong(default)]
+# Values of another kind than a setting's, and odd ones of its kind.
+WRONG = {
+    bool: ["yes", 2],
+    int: ["10", -1, 1.5, "x"],
+    settings.NUMBER: ["half", -1.0, True],
+    list: ["x", [1], [{"x": 1}]],
+    dict: ["x", {"A": {"b": 1}}],
+    str: [5, "1g", "lots", "-1", ""],
+}
+TABLE = [(path, bad) for path, setting in leaves(settings.SCHEMA) for bad in WRONG[setting.kind]]
 
 
 def given(path: str, value) -> dict:

@@ -158,7 +158,8 @@ def test_every_chain_of_make_test_has_a_known_order():
         for name in c.after + c.needs:
             other, step = name.split(":")
             assert step in [s.name for s in chains[other].steps], name
-    assert {"hub-debian12", "swarm-debian12", "lab-test"} <= set(chains)
+    assert {"hub-debian12", "swarm-debian13", "lab-test"} <= set(chains)
+    assert "images-debian12:host" in chains["swarm-debian13"].needs  # (its workers' release)
 
 
 def test_a_step_that_cannot_start_fails_and_frees_those_waiting(run):
