@@ -331,16 +331,26 @@ def wait_for_hub(url: str, seconds: int = 180) -> None:
     client.wait(answers, seconds, f"the hub to answer at {url}", every=2)
 
 
-def start_hosts(lab: Lab, host_os: str, hosts: dict[str, tuple[str, list[str]]]):
+def start_hosts(
+    lab: Lab,
+    host_os: str,
+    hosts: dict[str, tuple[str, list[str]]],
+    releases: dict[str, str] | None = None,
+):
     """Start the hosts {container name: (host name, published ports)} on the lab's
-    network and wait until they have booted; return the base image and its archive."""
+    network, each on host_os or the release `releases` gives it, and wait until
+    they have booted; return the base image and its archive."""
     mirror = images.debian_mirror()
-    host_image = images.build_host(images.HOST_OSES[host_os], mirror, images.DEFAULT_CA_DIR)
+    releases = releases or {}
+    host_images = {
+        release: images.build_host(images.HOST_OSES[release], mirror, images.DEFAULT_CA_DIR)
+        for release in {host_os, *releases.values()}
+    }
     base = images.build_base(images.IMAGES_SUITE, mirror)
     archive = images.save_archive(base, ROOT / "build/images")
     create_network(lab)
     for name, (hostname, ports) in hosts.items():
-        run_host(lab, name, host_image, ports, hostname)
+        run_host(lab, name, host_images[releases.get(name, host_os)], ports, hostname)
     for name in hosts:
         wait_for_systemd(name)
     return base, archive
@@ -397,11 +407,14 @@ def molecule_lab(host_os: str) -> Lab:
 
 def molecule_create(host_os: str, platforms: list[str]) -> None:
     """molecule's create step: one host per platform (container `<platform>-<os>`,
-    host name `<platform>`), their connection in the instance config, and the
+    host name `<platform>`; `<platform>@<release>` is a host on another
+    release than host_os), their connection in the instance config, and the
     test hosts' settings in the scenario's inventory."""
     lab = molecule_lab(host_os)
-    containers = {p: f"{p}-{host_os}" for p in platforms}
-    base, archive = start_hosts(lab, host_os, {c: (p, []) for p, c in containers.items()})
+    named = dict(platform.partition("@")[::2] for platform in platforms)
+    containers = {p: f"{p}-{host_os}" for p in named}
+    releases = {containers[p]: release for p, release in named.items() if release}
+    base, archive = start_hosts(lab, host_os, {c: (p, []) for p, c in containers.items()}, releases)
     instances = [
         {"instance": p, "address": c, "connection": "community.docker.docker"}
         for p, c in containers.items()
