@@ -278,3 +278,23 @@ def test_an_address_pool_without_a_base_and_a_longer_size_is_named(pool):
         f"docker_default_address_pools: {pool} needs a network `base` (e.g. 10.210.0.0/16) and a"
         " `size` (prefix length of each network, e.g. 24) longer than the base's."
     ]
+
+
+@pytest.mark.parametrize(
+    ("group_names", "groups", "played"),
+    [
+        (["hub"], {"hub": ["h"]}, ["common", "docker", "jupyterhub"]),
+        (["hub"], {"hub": ["h"], "nfs": ["n"]}, ["common", "docker", "nfs_client", "jupyterhub"]),
+        (["hub", "nfs"], {"hub": ["h"], "nfs": ["h"]},
+         ["common", "docker", "nfs_server", "nfs_client", "jupyterhub"]),
+        (["nfs"], {"hub": ["h"], "nfs": ["n"], "workers": ["w"]},
+         ["common", "docker", "nfs_server"]),
+        (["workers"], {"hub": ["h"], "nfs": ["n"], "workers": ["w"]},
+         ["common", "docker", "nfs_client", "swarm"]),
+        (["hub"], {"hub": ["h"], "workers": ["w"]}, ["common", "docker", "swarm", "jupyterhub"]),
+        (["spare"], {"hub": ["h"], "spare": ["s"]}, ["common", "docker"]),
+    ],
+)  # fmt: skip
+def test_the_check_plays_on_each_host_the_roles_site_yml_plays_there(group_names, groups, played):
+    site = str(ROOT / "playbooks/site.yml")
+    assert inventory.site_roles(site, group_names, groups) == played
