@@ -1,6 +1,7 @@
 """Every role documents exactly the variables it defines, and production
 defaults carry no setting that only container test hosts need."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,32 @@ def test_the_variable_reference_is_current():
         [sys.executable, str(ROOT / "tools/docs.py"), "--check"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+def included_operations():
+    """(role, entry point) of every include_role with tasks_from in the playbooks and roles."""
+    for path in sorted((ROOT / "playbooks").glob("*.yml")) + sorted(
+        ROOT.glob("roles/*/tasks/*.yml")
+    ):
+        for match in re.finditer(r"name: (\w+)\n\s+tasks_from: ([\w-]+)", path.read_text()):
+            yield path.relative_to(ROOT), match.group(1), match.group(2)
+
+
+# Task files of a role included by its own other roles' checks only.
+INTERNAL = {("docker", "images"), ("jupyterhub", "preflight"), ("common", "preflight"),
+            ("nfs_server", "preflight"), ("docker", "preflight")}  # fmt: skip
+
+
+def test_every_operation_a_playbook_uses_is_declared_with_its_inputs():
+    """A role's operations are entry points of its meta/argument_specs.yml:
+    Ansible checks their inputs at each include, as it checks main's."""
+    found = list(included_operations())
+    assert len(found) > 15
+    for path, role, entry in found:
+        if (role, entry) in INTERNAL:
+            continue
+        specs = load(ROOT / "roles" / role / "meta/argument_specs.yml")["argument_specs"]
+        assert entry in specs, f"{path}: {role}'s {entry} is no entry point of its argument specs"
+        assert (ROOT / "roles" / role / "tasks" / f"{entry}.yml").is_file()
+        for name in specs[entry].get("options", {}):
+            assert name.startswith(f"{role}_"), f"{role}'s {entry}: {name} lacks the role prefix"
