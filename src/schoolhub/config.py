@@ -200,7 +200,7 @@ def apply_spawner(c, cfg: dict) -> None:
     home = f"{sp['homes_share']}/{{username}}" if sp["homes_share"] else sp["home_volume"]
     c.DockerSpawner.volumes = {home: "/home/{raw_username}"}
     c.DockerSpawner.notebook_dir = "/home/{raw_username}"
-    c.DockerSpawner.default_url = "/lab"
+    c.DockerSpawner.default_url = sp["default_url"]
     if sp["home_driver"] != "local":
         # Named volumes (the home) of a server are made by this plugin.
         c.SwarmSpawner.volume_driver = sp["home_driver"]

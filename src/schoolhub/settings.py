@@ -129,6 +129,8 @@ SCHEMA: dict[str, Any] = {
         "tmp_size": Setting(str, "jupyterhub_tmp_size"),
         "start_timeout": Setting(int, "jupyterhub_start_timeout"),
         "http_timeout": Setting(int, "jupyterhub_http_timeout"),
+        # Where each server opens (a path of the server: /lab, /tree, a notebook).
+        "default_url": Setting(str, "jupyterhub_default_url"),
         "environment": Setting(dict, "jupyterhub_singleuser_environment"),
         # The users' network's addresses (users_network): the proxy's and the
         # hub's fixed ones are the only ones that open connections to a server
@@ -177,6 +179,8 @@ SIZE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$")
 # every start that uses it. (It would also read " 1G", "1e3G" or "-1G".)
 MEMORY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?[KMGT]$")
 MEMORY_FORM = "(K, M, G or T, upper case)"
+# A path in a user's server (spawner.default_url): no scheme, host or spaces.
+DEFAULT_URL_RE = re.compile(r"^/(?!/)[^\s?#]*$")
 # The smallest home quota (ext4's own tables take a few MiB of it).
 MINIMUM_QUOTA = 64 << 20
 
@@ -446,6 +450,11 @@ def _spawner(cfg: dict):
             f"spawner.network_subnet: {subnet!r} is not an IPv4 network of /24 or larger like"
             " 10.222.0.0/20 (the proxy and the hub take its 10th and 11th address, servers its"
             " second half)"
+        )
+    if not DEFAULT_URL_RE.match(spawner["default_url"]):
+        yield (
+            f"spawner.default_url: {spawner['default_url']!r} is not a path of the server like"
+            " /lab or /lab/tree/course/welcome.ipynb"
         )
     if "{username}" not in spawner["home_volume"]:
         yield "spawner.home_volume: must contain {username} (one volume per user)"

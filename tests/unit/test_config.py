@@ -312,6 +312,21 @@ def test_timeouts_are_sized_for_pulls(make):
     assert c.Spawner.http_timeout >= 120
 
 
+def test_servers_open_where_the_site_says(make):
+    assert make().DockerSpawner.default_url == "/lab"  # (the role's default)
+    page = "/lab/tree/course/welcome.ipynb"
+    assert make({"spawner": {"default_url": page}}).DockerSpawner.default_url == page
+
+
+@pytest.mark.parametrize(
+    "url", ["lab", "https://evil.example/lab", "//evil.example", "/lab tree", ""]
+)
+def test_a_default_url_that_is_no_path_of_the_server_is_named(make, url):
+    assert f"spawner.default_url: {url!r} is not a path" in error_of(
+        make, {"spawner": {"default_url": url}}
+    )
+
+
 def test_limits(make):
     c = make({"spawner": {"mem_limit": "1G", "cpu_limit": 0.5, "admin_mem_limit": "4G"}})
     assert (c.DockerSpawner.mem_limit, c.DockerSpawner.cpu_limit) == ("1G", 0.5)

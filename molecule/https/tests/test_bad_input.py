@@ -107,6 +107,9 @@ BAD = [
     ("untagged image",
      {"jupyterhub_singleuser_build": False, "jupyterhub_singleuser_image": "jupyter/notebook"},
      "must name a tag other than `latest`"),
+    ("server page not a path", {"jupyterhub_default_url": "lab/tree/welcome.ipynb"},
+     "jupyterhub_default_url (spawner.default_url: 'lab/tree/welcome.ipynb' is not a path of the"
+     " server"),
     ("one volume for all", {"jupyterhub_home_volume": "home"},
      "jupyterhub_home_volume (spawner.home_volume: must contain {username}"),
     ("homes on nfs without workers", "jupyterhub_homes_on_nfs=true",
@@ -173,7 +176,7 @@ TOGETHER = [
      "subdomains on an address", "users' network too small", "no client secret",
      "team folders without their share", "untagged image", "bad allowed address",
      "bad blocked network", "encryption without workers", "no image kept", "admins as a string",
-     "teams as a string"),
+     "teams as a string", "server page not a path"),
     ("lower-case size", "tiny home quota", "profiles for TAs only", "negative hsts",
      "https to an address", "certificate without key", "no team", "homes on nfs without workers",
      "bad allowed port"),
