@@ -110,13 +110,14 @@ def test_docker_role_knows_each_release(release):
     assert ("docker-cli" in packages) == (release == "Debian-13")
 
 
-def test_example_inventory_sets_only_known_variables():
-    """Every variable the example sets is one a role defines (typos fail here)."""
+@pytest.mark.parametrize("example", ["example", "one-host"])
+def test_example_inventory_sets_only_known_variables(example):
+    """Every variable the examples set is one a role defines (typos fail here)."""
     known = set()
     for role in ROLES:
         known |= set(load(ROOT / "roles" / role / "defaults/main.yml"))
-    example = load(ROOT / "inventory/example/group_vars/all/main.yml")
-    assert set(example) - known == set()
+    settings = load(ROOT / "inventory" / example / "group_vars/all/main.yml")
+    assert set(settings) - known == set()
 
 
 def test_the_variable_reference_is_current():
