@@ -49,11 +49,42 @@ def host_rules(resolve: dict[str, str]) -> list[str]:
     return [f"--host-resolver-rules={rules}"] if rules else []
 
 
+# Chromium cancels every request in flight, other than to the loopback, when
+# a network interface of the machine comes or goes (net::ERR_NETWORK_CHANGED):
+# on a machine whose Docker makes other test hosts, that is any moment. A
+# person presses reload; a page's navigation (page.goto) is tried again, at
+# most NAVIGATIONS times.
+NAVIGATIONS = 3
+
+
+def _navigations_survive_network_changes() -> None:
+    from playwright.sync_api import Error, Page
+
+    goto = Page.goto
+    if getattr(goto, "again_on_network_changes", False):
+        return
+
+    def again(self, url, **kwargs):
+        for attempt in range(1, NAVIGATIONS + 1):
+            try:
+                return goto(self, url, **kwargs)
+            except Error as error:
+                if "ERR_NETWORK_CHANGED" not in str(error) or attempt == NAVIGATIONS:
+                    raise
+                print(f"{url}: the network changed (attempt {attempt}), again")
+                time.sleep(1)
+        return None
+
+    again.again_on_network_changes = True
+    Page.goto = again
+
+
 def launch(playwright, resolve: dict[str, str] | None = None):
     """Debian's Chromium, headless, finding the names `resolve` maps and those
     this process was told of (client.resolve)."""
     from schoolhub_lab.client import RESOLVED
 
+    _navigations_survive_network_changes()
     args = [*FLAGS, *host_rules({**RESOLVED, **(resolve or {})})]
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
 

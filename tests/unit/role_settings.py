@@ -38,10 +38,11 @@ def leaves(tree: dict, path: str = ""):
             yield where, value
 
 
-def rendered() -> dict[str, object]:
-    """Each setting the role renders, as rendered with its defaults (those it
-    cannot render here, made of facts, hosts or images, are left out)."""
-    variables = role_variables()
+def rendered(**given) -> dict[str, object]:
+    """Each setting the role renders, as rendered with its defaults and the
+    inventory's variables `given` (those it cannot render here, made of
+    facts, hosts or images, are left out)."""
+    variables = {**role_variables(), **given}
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)  # noqa: S701 (YAML, not HTML)
     env.filters.update(int=int, float=float, bool=lambda v: str(v).lower() in ("true", "yes", "1"))
     env.tests["match"] = lambda value, pattern: re.match(pattern, value) is not None
@@ -81,8 +82,12 @@ def nested(flat: dict[str, object]) -> dict:
     return doc
 
 
-RENDERED = rendered()
-ROLE_SETTINGS = nested({**RENDERED, **FILLED})
+def role_settings(**given) -> dict:
+    """The whole document the role writes for an inventory with `given`."""
+    return nested({**rendered(**given), **FILLED})
+
+
+ROLE_SETTINGS = role_settings()
 
 
 def settings_with(*updates: dict) -> dict:

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Error
 
 from schoolhub_lab import browser
@@ -32,3 +33,57 @@ def test_a_screenshot_that_never_comes_is_said_not_raised(monkeypatch, capsys):
     browser.snap(page, Path("/tmp/x.png"))  # (the test goes on: its outcome is not a picture)
     assert page.taken == []
     assert "attempt 2:" in capsys.readouterr().out
+
+
+def test_a_navigation_cut_by_a_network_change_is_tried_again(monkeypatch):
+    from playwright.sync_api import Error, Page
+
+    calls = []
+
+    def goto(page, url, **kwargs):
+        calls.append(url)
+        if len(calls) < 3:
+            raise Error("Page.goto: net::ERR_NETWORK_CHANGED at " + url)
+        return "answer"
+
+    monkeypatch.setattr(Page, "goto", goto)
+    monkeypatch.setattr(browser.time, "sleep", lambda seconds: None)
+    browser._navigations_survive_network_changes()
+    assert Page.goto(None, "https://hub.example/hub/login") == "answer"
+    assert len(calls) == 3
+    wrapped = Page.goto
+    browser._navigations_survive_network_changes()  # (once: not wrapped twice)
+    assert Page.goto is wrapped
+
+
+def test_a_navigation_the_network_keeps_cutting_fails_with_it(monkeypatch):
+    from playwright.sync_api import Error, Page
+
+    calls = []
+
+    def goto(page, url, **kwargs):
+        calls.append(url)
+        raise Error("Page.goto: net::ERR_NETWORK_CHANGED at " + url)
+
+    monkeypatch.setattr(Page, "goto", goto)
+    monkeypatch.setattr(browser.time, "sleep", lambda seconds: None)
+    browser._navigations_survive_network_changes()
+    with pytest.raises(Error, match="ERR_NETWORK_CHANGED"):
+        Page.goto(None, "https://hub.example/hub/login")
+    assert len(calls) == browser.NAVIGATIONS
+
+
+def test_any_other_failure_of_a_navigation_is_raised_at_once(monkeypatch):
+    from playwright.sync_api import Error, Page
+
+    calls = []
+
+    def goto(page, url, **kwargs):
+        calls.append(url)
+        raise Error("Page.goto: net::ERR_CONNECTION_REFUSED at " + url)
+
+    monkeypatch.setattr(Page, "goto", goto)
+    browser._navigations_survive_network_changes()
+    with pytest.raises(Error, match="ERR_CONNECTION_REFUSED"):
+        Page.goto(None, "https://hub.example/")
+    assert calls == ["https://hub.example/"]

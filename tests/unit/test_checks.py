@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from role_settings import settings_with
+from role_settings import role_settings, settings_with
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -298,3 +298,19 @@ def test_an_address_pool_without_a_base_and_a_longer_size_is_named(pool):
 def test_the_check_plays_on_each_host_the_roles_site_yml_plays_there(group_names, groups, played):
     site = str(ROOT / "playbooks/site.yml")
     assert inventory.site_roles(site, group_names, groups) == played
+
+
+@pytest.mark.parametrize(
+    "inventory",
+    [
+        {"jupyterhub_auth": "github", "jupyterhub_github_org": "school",
+         "jupyterhub_github_client_id": "id"},
+        {"jupyterhub_auth": "native", "jupyterhub_native_admin_users": ["nadia"]},
+        {"jupyterhub_auth": "github", "jupyterhub_github_org": "school",
+         "jupyterhub_github_client_id": "id", "jupyterhub_fake_github": True},
+    ],
+)  # fmt: skip
+def test_the_document_the_role_writes_is_whole_for_every_sign_in(inventory):
+    """Every setting, whatever the inventory chooses (no section left out)."""
+    doc = role_settings(jupyterhub_public_url="https://hub.example", **inventory)
+    assert settings.settings_error(doc) == ""
