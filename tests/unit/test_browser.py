@@ -35,20 +35,29 @@ def test_a_screenshot_that_never_comes_is_said_not_raised(monkeypatch, capsys):
     assert "attempt 2:" in capsys.readouterr().out
 
 
-def test_a_navigation_cut_by_a_network_change_is_tried_again(monkeypatch):
-    from playwright.sync_api import Error, Page
+def navigations(monkeypatch, failures: int, error: str = "ERR_NETWORK_CHANGED") -> list:
+    """Playwright's Page.goto failing `failures` times with `error`, then
+    answering; wrapped as browser.launch wraps it. The URLs it was given."""
+    from playwright.sync_api import Page
 
     calls = []
 
     def goto(page, url, **kwargs):
         calls.append(url)
-        if len(calls) < 3:
-            raise Error("Page.goto: net::ERR_NETWORK_CHANGED at " + url)
+        if len(calls) <= failures:
+            raise Error(f"Page.goto: net::{error} at {url}")
         return "answer"
 
     monkeypatch.setattr(Page, "goto", goto)
     monkeypatch.setattr(browser.time, "sleep", lambda seconds: None)
     browser._navigations_survive_network_changes()
+    return calls
+
+
+def test_a_navigation_cut_by_a_network_change_is_tried_again(monkeypatch):
+    from playwright.sync_api import Page
+
+    calls = navigations(monkeypatch, failures=2)
     assert Page.goto(None, "https://hub.example/hub/login") == "answer"
     assert len(calls) == 3
     wrapped = Page.goto
@@ -57,33 +66,18 @@ def test_a_navigation_cut_by_a_network_change_is_tried_again(monkeypatch):
 
 
 def test_a_navigation_the_network_keeps_cutting_fails_with_it(monkeypatch):
-    from playwright.sync_api import Error, Page
+    from playwright.sync_api import Page
 
-    calls = []
-
-    def goto(page, url, **kwargs):
-        calls.append(url)
-        raise Error("Page.goto: net::ERR_NETWORK_CHANGED at " + url)
-
-    monkeypatch.setattr(Page, "goto", goto)
-    monkeypatch.setattr(browser.time, "sleep", lambda seconds: None)
-    browser._navigations_survive_network_changes()
+    calls = navigations(monkeypatch, failures=browser.NAVIGATIONS)
     with pytest.raises(Error, match="ERR_NETWORK_CHANGED"):
         Page.goto(None, "https://hub.example/hub/login")
     assert len(calls) == browser.NAVIGATIONS
 
 
 def test_any_other_failure_of_a_navigation_is_raised_at_once(monkeypatch):
-    from playwright.sync_api import Error, Page
+    from playwright.sync_api import Page
 
-    calls = []
-
-    def goto(page, url, **kwargs):
-        calls.append(url)
-        raise Error("Page.goto: net::ERR_CONNECTION_REFUSED at " + url)
-
-    monkeypatch.setattr(Page, "goto", goto)
-    browser._navigations_survive_network_changes()
+    calls = navigations(monkeypatch, failures=1, error="ERR_CONNECTION_REFUSED")
     with pytest.raises(Error, match="ERR_CONNECTION_REFUSED"):
         Page.goto(None, "https://hub.example/")
     assert calls == ["https://hub.example/"]
