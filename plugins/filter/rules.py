@@ -10,6 +10,7 @@ controller and the hosts hold is the preflights'."""
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 
 def _number(value) -> int | None:
@@ -41,7 +42,7 @@ def _tls(v: dict):
         v["jupyterhub_tls_certificate"],
         v["jupyterhub_tls_certificate_key"],
     )
-    host = str(url).partition("://")[2].split("/")[0].split(":")[0]
+    host = urlsplit(str(url)).hostname or ""
     if (
         not str(url).startswith("https://")
         or bool(certificate) != bool(key)
