@@ -12,7 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs/reference.md"
 BEGIN, END = "<!-- BEGIN ROLE VARIABLES (tools/docs.py) -->", "<!-- END ROLE VARIABLES -->"
-ROLE_ORDER = ["common", "docker", "nfs_server", "nfs_client", "jupyterhub"]
+ROLE_ORDER = ["common", "docker", "nfs_server", "nfs_client", "swarm", "user_servers", "jupyterhub"]
 
 
 def cell(value) -> str:
@@ -33,9 +33,12 @@ def reference() -> str:
     parts = []
     for role in roles:
         spec = yaml.safe_load((ROOT / "roles" / role / "meta/argument_specs.yml").read_text())
-        defaults = yaml.safe_load((ROOT / "roles" / role / "defaults/main.yml").read_text())
         main = spec["argument_specs"]["main"]
         parts.append(f"## `{role}`: {main['short_description']}\n")
+        if not main["options"]:
+            parts.append(f"{main['description']}\n")
+            continue
+        defaults = yaml.safe_load((ROOT / "roles" / role / "defaults/main.yml").read_text())
         parts.append("| variable | type | default | what it is |\n|---|---|---|---|")
         for name, option in main["options"].items():
             default = defaults[name]

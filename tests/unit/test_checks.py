@@ -283,15 +283,17 @@ def test_an_address_pool_without_a_base_and_a_longer_size_is_named(pool):
 @pytest.mark.parametrize(
     ("group_names", "groups", "played"),
     [
-        (["hub"], {"hub": ["h"]}, ["common", "docker", "jupyterhub"]),
-        (["hub"], {"hub": ["h"], "nfs": ["n"]}, ["common", "docker", "nfs_client", "jupyterhub"]),
+        (["hub"], {"hub": ["h"]}, ["common", "docker", "user_servers", "jupyterhub"]),
+        (["hub"], {"hub": ["h"], "nfs": ["n"]},
+         ["common", "docker", "nfs_client", "user_servers", "jupyterhub"]),
         (["hub", "nfs"], {"hub": ["h"], "nfs": ["h"]},
-         ["common", "docker", "nfs_server", "nfs_client", "jupyterhub"]),
+         ["common", "docker", "nfs_server", "nfs_client", "user_servers", "jupyterhub"]),
         (["nfs"], {"hub": ["h"], "nfs": ["n"], "workers": ["w"]},
          ["common", "docker", "nfs_server"]),
         (["workers"], {"hub": ["h"], "nfs": ["n"], "workers": ["w"]},
-         ["common", "docker", "nfs_client", "swarm"]),
-        (["hub"], {"hub": ["h"], "workers": ["w"]}, ["common", "docker", "swarm", "jupyterhub"]),
+         ["common", "docker", "nfs_client", "swarm", "user_servers"]),
+        (["hub"], {"hub": ["h"], "workers": ["w"]},
+         ["common", "docker", "swarm", "user_servers", "jupyterhub"]),
         (["spare"], {"hub": ["h"], "spare": ["s"]}, ["common", "docker"]),
     ],
 )  # fmt: skip

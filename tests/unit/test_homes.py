@@ -1,4 +1,4 @@
-"""The homes' volume plugin (roles/jupyterhub/files/schoolhub-homes) as Docker
+"""The homes' volume plugin (roles/user_servers/files/schoolhub-homes) as Docker
 talks to it, on a socket of its own: what it refuses before it touches a disk.
 Making, filling and growing homes needs loop devices: the scenarios'
 tests/test_isolation.py and test_swarm.py."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "roles/jupyterhub/files/schoolhub-homes"
+SCRIPT = Path(__file__).resolve().parents[2] / "roles/user_servers/files/schoolhub-homes"
 loader = importlib.machinery.SourceFileLoader("schoolhub_homes", str(SCRIPT))
 spec = importlib.util.spec_from_loader("schoolhub_homes", loader)
 plugin = importlib.util.module_from_spec(spec)

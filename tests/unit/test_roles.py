@@ -139,9 +139,11 @@ def included_operations():
             yield path.relative_to(ROOT), match.group(1), match.group(2)
 
 
-# Task files of a role included by its own other roles' checks only.
+# Task files of a role included by the project's other roles only: by the
+# common role's checks, or with private inputs (an image's archive).
 INTERNAL = {("docker", "images"), ("jupyterhub", "preflight"), ("common", "preflight"),
-            ("nfs_server", "preflight"), ("docker", "preflight")}  # fmt: skip
+            ("nfs_server", "preflight"), ("docker", "preflight"),
+            ("jupyterhub", "load_image")}  # fmt: skip
 
 
 def test_every_operation_a_playbook_uses_is_declared_with_its_inputs():

@@ -214,8 +214,8 @@ def test_a_stopped_worker_spares_the_others_and_its_users_are_told_why(running, 
 # every host's firewall knows every host's address, and the NFS server
 # exports the shares to it.
 FIREWALL = {
-    "jupyterhub : Write the firewall rules",
-    "jupyterhub : Apply them now, at every boot and whenever Docker restarts",
+    "user_servers : Write the firewall rules",
+    "user_servers : Apply them now, at every boot and whenever Docker restarts",
 }
 A_NEW_WORKER_CHANGES = {
     # The NFS server (Ganesha here) reloads its exports: no restart, whose
