@@ -53,6 +53,8 @@ LAB_TEST_ENV = {
     "LAB_SUBNET": "10.205.0.0/24",
     "LAB_PORT": "18000",
     "LAB_GITHUB_PORT": "18080",
+    # One worker: the quickstart scenario deploys a hub and two workers.
+    "WORKERS": "1",
     # A site's own names, where the playbooks must not assume ours (backup, restore).
     "LAB_SETTINGS": str(ROOT / "tests/lab/settings.yml"),
 }

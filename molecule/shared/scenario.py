@@ -4,6 +4,8 @@ imports them all). Tests act from the hub host; the hub answers on its port 8000
 import json
 import os
 import re
+import socket
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -79,6 +81,15 @@ def running(hub_url):
 def dump_commands():
     """What a failed test prints from the hub host."""
     return ["docker ps -a", "docker logs --tail 60 jupyterhub 2>&1"]
+
+
+# What a Swarm's hub host shows when a test fails (the swarm and quickstart scenarios).
+SWARM_DUMP = [
+    "docker node ls",
+    "docker service ls",
+    "docker service ps --no-trunc $(docker service ls -q) 2>&1 | tail -40",
+    "docker logs --tail 80 jupyterhub 2>&1",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -182,3 +193,33 @@ def changed_tasks(output: str) -> str:
     """The tasks that changed something, each with its hosts (and diff, if asked for)."""
     tasks = re.split(r"^(?=TASK \[|RUNNING HANDLER \[)", output, flags=re.MULTILINE)
     return "".join(task for task in tasks if re.search(r"^changed: ", task, re.MULTILINE))
+
+
+# HTTPS by ACME (the https and quickstart scenarios).
+@pytest.fixture(scope="module")
+def acme_root(host):
+    """pebble's root CA (molecule/shared/pebble.yml): made at its start, published
+    on its management port."""
+    fetch = (
+        "import ssl, urllib.request as u;"
+        " c = ssl.create_default_context(cafile='/etc/pebble/pebble.crt');"
+        " print(u.urlopen('https://localhost:15000/roots/0', context=c).read().decode())"
+    )
+    return host.check_output(f'timeout 30 python3 -c "{fetch}"')
+
+
+def served(ip: str, cadata: str, name: str, seconds: float = 180) -> dict:
+    """The certificate on port 443 for `name`, once it verifies against `cadata`."""
+    context = ssl.create_default_context(cadata=cadata)
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with (
+                socket.create_connection((ip, 443), timeout=10) as sock,
+                context.wrap_socket(sock, server_hostname=name) as tls,
+            ):
+                return tls.getpeercert()
+        except (OSError, ssl.SSLError) as error:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no certificate for {name} that verifies: {error}") from error
+            time.sleep(2)

@@ -3,49 +3,19 @@ ACME server (pebble, on the hub host), HTTP redirects, browsers get HSTS and
 only Secure cookies, and the proxy's plain port is the hub host's alone."""
 
 import socket
-import ssl
 import subprocess
-import time
 
 import pytest
 import requests
-from conftest import ARTIFACTS, run_playbook
+from conftest import ARTIFACTS, run_playbook, served
 
 from schoolhub_lab.browser import sign_in_to_jupyterlab
 
 NAME = "schoolhub-https-host.test"  # jupyterhub_public_url's host (molecule.yml)
 
 
-@pytest.fixture(scope="module")
-def acme_root(host):
-    """pebble's root CA: made at its start, published on its management port."""
-    fetch = (
-        "import ssl, urllib.request as u;"
-        " c = ssl.create_default_context(cafile='/etc/pebble/pebble.crt');"
-        " print(u.urlopen('https://localhost:15000/roots/0', context=c).read().decode())"
-    )
-    return host.check_output(f'timeout 30 python3 -c "{fetch}"')
-
-
-def served(ip: str, cadata: str, seconds: float = 180, name: str = NAME) -> dict:
-    """The certificate on port 443 for `name`, once it verifies against `cadata`."""
-    context = ssl.create_default_context(cadata=cadata)
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with (
-                socket.create_connection((ip, 443), timeout=10) as sock,
-                context.wrap_socket(sock, server_hostname=name) as tls,
-            ):
-                return tls.getpeercert()
-        except (OSError, ssl.SSLError) as error:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no certificate for {name} that verifies: {error}") from error
-            time.sleep(2)
-
-
 def test_the_site_gets_its_certificate_from_the_acme_server(ip, acme_root):
-    certificate = served(ip, acme_root)
+    certificate = served(ip, acme_root, NAME)
     assert ("DNS", NAME) in certificate["subjectAltName"]
 
 
@@ -65,7 +35,7 @@ def test_the_proxys_plain_port_is_the_hosts_alone(host, ip):
 
 
 def test_a_browser_signs_in_over_https_with_hsts_and_only_secure_cookies(ip, acme_root):
-    served(ip, acme_root)
+    served(ip, acme_root, NAME)
     landing = sign_in_to_jupyterlab(
         f"https://{NAME}", "ada", ARTIFACTS / "https-jupyterlab.png", resolve={NAME: ip}
     )
@@ -99,18 +69,18 @@ def test_a_users_name_gets_its_certificate_and_a_made_up_one_none(ip, acme_root,
         f"timeout 30 python3 -c \"import urllib.request as u; u.urlopen(u.Request('{api}',"
         f" method='POST', headers={{'Authorization': 'token {token}'}}), timeout=20)\" || true"
     )
-    certificate = served(ip, acme_root, name=f"ada.{NAME}")
+    certificate = served(ip, acme_root, f"ada.{NAME}")
     assert ("DNS", f"ada.{NAME}") in certificate["subjectAltName"]
     with pytest.raises(AssertionError, match=f"no certificate for nobody.{NAME}"):
-        served(ip, acme_root, seconds=20, name=f"nobody.{NAME}")
+        served(ip, acme_root, f"nobody.{NAME}", seconds=20)
     asked = host.check_output("docker logs jupyterhub 2>&1 | grep -c 'no certificate for' || true")
     assert int(asked) >= 1
 
 
 def test_a_restart_keeps_the_certificate(host, ip, acme_root):
-    before = served(ip, acme_root)["serialNumber"]
+    before = served(ip, acme_root, NAME)["serialNumber"]
     host.run_expect([0], "timeout 60 docker restart jupyterhub-tls")
-    assert served(ip, acme_root)["serialNumber"] == before
+    assert served(ip, acme_root, NAME)["serialNumber"] == before
 
 
 def test_a_certificate_of_the_sites_own_replaces_acme(tmp_path, ip):
@@ -131,6 +101,6 @@ def test_a_certificate_of_the_sites_own_replaces_acme(tmp_path, ip):
         f"jupyterhub_tls_certificate={certificate}",
         f"jupyterhub_tls_certificate_key={key}",
     )
-    assert served(ip, certificate.read_text())["subject"] == ((("commonName", NAME),),)
-    users = served(ip, certificate.read_text(), name=f"ada.{NAME}")
+    assert served(ip, certificate.read_text(), NAME)["subject"] == ((("commonName", NAME),),)
+    users = served(ip, certificate.read_text(), f"ada.{NAME}")
     assert ("DNS", f"*.{NAME}") in users["subjectAltName"], users

@@ -9,9 +9,4 @@ from scenario import *  # noqa: E402, F403 (fixtures and helpers of every scenar
 
 @pytest.fixture
 def dump_commands():
-    return [
-        "docker node ls",
-        "docker service ls",
-        "docker logs --tail 60 jupyterhub 2>&1",
-        "docker logs --tail 40 jupyterhub-tls 2>&1",
-    ]
+    return [*SWARM_DUMP, "docker logs --tail 40 jupyterhub-tls 2>&1"]  # noqa: F405 (scenario's)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ARTIFACTS, EPHEMERAL, ROOT, recap
+from conftest import ARTIFACTS, EPHEMERAL, ROOT, recap, served
 
 from schoolhub_lab import client, quickstart
 from schoolhub_lab.browser import sign_in_to_jupyterlab
@@ -178,7 +178,12 @@ def address(host, followed):
     return ip
 
 
-def test_a_student_signs_in_over_https_and_gets_jupyterlab(address):
+def test_the_hub_has_its_certificate_from_the_acme_server(address, acme_root):
+    certificate = served(address, acme_root, HUB)
+    assert ("DNS", HUB) in certificate["subjectAltName"]
+
+
+def test_a_student_signs_in_over_https_and_gets_jupyterlab_on_a_worker(host, address):
     landing = sign_in_to_jupyterlab(
         f"https://{HUB}", STUDENT, ARTIFACTS / "quickstart-student.png", resolve={HUB: address},
         then=lambda page: page.goto(f"https://{HUB}/hub/admin").status,
@@ -186,6 +191,8 @@ def test_a_student_signs_in_over_https_and_gets_jupyterlab(address):
     assert "JupyterLab" in landing.title
     assert landing.headers["strict-transport-security"].startswith("max-age=")
     assert landing.then == 403  # a student has no admin page
+    running = f"docker service ps jupyter-{STUDENT} --filter desired-state=running"
+    assert host.check_output(f"{running} --format '{{{{.Node}}}}'") in HOSTS[1:]
 
 
 def test_a_ta_signs_in_over_https_and_has_the_admin_page(address):

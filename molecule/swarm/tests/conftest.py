@@ -11,12 +11,7 @@ from scenario import *  # noqa: E402, F403 (fixtures and helpers of every scenar
 
 @pytest.fixture
 def dump_commands():
-    return [
-        "docker node ls",
-        "docker service ls",
-        "docker service ps --no-trunc $(docker service ls -q) 2>&1 | tail -40",
-        "docker logs --tail 80 jupyterhub 2>&1",
-    ]
+    return SWARM_DUMP  # noqa: F405 (scenario's)
 
 
 W1, W2 = "schoolhub-swarm-w1", "schoolhub-swarm-w2"
