@@ -29,11 +29,13 @@ def role_variables() -> dict:
     return found
 
 
-def leaves(tree: dict, path: str = ""):
+def leaves(tree: dict, path: str = "", whole: tuple[str, ...] = ()):
+    """(dotted path, value) of each leaf of a nested dict; an empty dict, and
+    the dicts under the keys `whole`, are leaves."""
     for key, value in tree.items():
         where = f"{path}.{key}" if path else key
-        if isinstance(value, dict) and value and key != "environment":
-            yield from leaves(value, where)
+        if isinstance(value, dict) and value and key not in whole:
+            yield from leaves(value, where, whole)
         else:
             yield where, value
 
@@ -62,7 +64,8 @@ def rendered(**given) -> dict[str, object]:
             return text
 
     found = {}
-    for where, value in leaves(variables["_jupyterhub_settings"]):
+    # (the servers' environment is one setting, a dict)
+    for where, value in leaves(variables["_jupyterhub_settings"], whole=("environment",)):
         try:
             value = render(value)
         except (jinja2.UndefinedError, TypeError, KeyError):

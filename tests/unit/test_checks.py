@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from role_settings import role_settings, settings_with
+from role_settings import leaves, role_settings, settings_with
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -166,26 +166,17 @@ def test_wrong_types_and_wrong_values_are_named_together():
     ]  # (and not "name at least one team": she named one, wrongly)
 
 
-def _templated(node, path=""):
-    """Setting path -> its template in vars/main.yml."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _templated(value, f"{path}.{key}" if path else key)
-    else:
-        yield path, str(node)
-
-
 def test_every_setting_made_of_an_inventory_variable_names_it_in_the_table():
     role_vars = yaml.safe_load((ROLES / "jupyterhub/vars/main.yml").read_text())
     made = role_vars["_jupyterhub_settings"]
     made["auth"]["github"] = role_vars["_jupyterhub_github"]
     public = set(inventory.role_variables(str(ROLES))["jupyterhub"])
-    for path, template in _templated(made):
-        named = set(re.findall(r"\bjupyterhub_\w+", template)) & public
+    for path, template in leaves(made):
+        named = set(re.findall(r"\bjupyterhub_\w+", str(template))) & public
         if named:
             assert settings.VARIABLES.get(path) in named, (path, template)
     assert set(settings.VARIABLES.values()) <= public
-    assert set(settings.VARIABLES) <= {path for path, _ in _templated(made)}
+    assert set(settings.VARIABLES) <= {path for path, _ in leaves(made)}
 
 
 rules = plugin("rules.py")

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from role_settings import settings_with
+from role_settings import leaves, settings_with
 from traitlets.config import Config, Configurable
 from traitlets.utils.importstring import import_item
 
@@ -49,15 +49,6 @@ GOOD = settings_with(
         },
     }
 )
-
-
-def leaves(node: dict, path: str = ""):
-    for key, value in node.items():
-        where = f"{path}.{key}" if path else key
-        if isinstance(value, dict) and value:
-            yield from leaves(value, where)
-        else:
-            yield where, value
 
 
 # Values of another kind than a setting's, and odd ones of its kind.
