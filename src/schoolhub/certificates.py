@@ -15,6 +15,7 @@ hub host's loopback for the front alone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -25,8 +26,11 @@ from schoolhub import settings
 
 SERVICE = "certificates"
 # After a name it did not know, the service asks the hub for its users again,
-# at most once this often: a stream of made-up names costs the hub nothing.
-REFRESH_EVERY = 10
+# at most once this often: a stream of made-up names costs the hub one list of
+# its users per REFRESH_EVERY seconds. A name that comes sooner waits for the
+# next list (a student's first visit, seconds after a classmate's: refused, her
+# browser would show a TLS error). Well within the front's wait for an answer.
+REFRESH_EVERY = 2
 log = logging.getLogger(SERVICE)
 
 
@@ -40,7 +44,8 @@ def subdomain(name: str, domain: str, kind: str = "user") -> str:
 class Names:
     """The names that may have a certificate: the hub's, its services' and
     those of the users that `users()` lists (asked again when a name is
-    unknown, REFRESH_EVERY seconds apart at most)."""
+    unknown, REFRESH_EVERY seconds apart at most: a name that comes sooner
+    waits for the next time, with every other name that waits)."""
 
     def __init__(
         self,
@@ -48,21 +53,29 @@ class Names:
         services: list[str],
         users: Callable[[], Awaitable[list[str]]],
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ):
         self.domain = domain.lower()
         self.fixed = {self.domain} | {subdomain(s, self.domain, "service") for s in services}
-        self.users, self.clock = users, clock
+        self.users, self.clock, self.sleep = users, clock, sleep
         self.known: set[str] = set()
         self.asked = float("-inf")
+        self.asking = asyncio.Lock()
 
     async def allowed(self, name: str) -> bool:
         name = name.lower().rstrip(".")
         if name in self.fixed or name in self.known:
             return True
-        if not name.endswith(f".{self.domain}") or self.clock() - self.asked < REFRESH_EVERY:
+        if not name.endswith(f".{self.domain}"):
             return False
-        self.asked = self.clock()
-        self.known = {subdomain(user, self.domain).lower() for user in await self.users()}
+        arrived = self.clock()
+        async with self.asking:  # one list at a time: a list begun since it came answers it
+            if name not in self.known and self.asked < arrived:
+                wait = self.asked + REFRESH_EVERY - self.clock()
+                if wait > 0:
+                    await self.sleep(wait)
+                self.asked = self.clock()
+                self.known = {subdomain(u, self.domain).lower() for u in await self.users()}
         return name in self.known
 
 

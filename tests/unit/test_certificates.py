@@ -61,12 +61,38 @@ def test_nothing_else_gets_one_and_made_up_names_cost_one_question_a_while():
         == [False] * 5
     )
     assert users.asked == 1
-    # A new user signs in; her first visit within REFRESH_EVERY waits a little.
+    # A new user signs in; a list begun at the moment her visit came answers it.
     users.names.append("eve")
     assert answers(names, "eve.hub.school.example") == [False]
     now[0] += REFRESH_EVERY
     assert answers(names, "eve.hub.school.example") == [True]
     assert users.asked == 2
+
+
+def test_a_new_users_first_visit_soon_after_a_list_waits_for_the_next_one():
+    """Not refused (her browser would show a TLS error): a classmate's visit a
+    second before does not cost her the certificate."""
+    users, now, slept = Users("ada"), [100.0], []
+
+    async def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    names = Names("hub.school.example", [], users, lambda: now[0], sleep)
+    assert answers(names, "ada.hub.school.example") == [True]
+    users.names += ["tina", "tom"]
+    now[0] += 0.5
+
+    async def together():
+        return await asyncio.gather(
+            names.allowed("tina.hub.school.example"),
+            names.allowed("tom.hub.school.example"),
+            names.allowed("mallory.hub.school.example"),
+        )
+
+    assert asyncio.run(together()) == [True, True, False]
+    assert slept == [REFRESH_EVERY - 0.5]  # the rest of the window, once
+    assert users.asked == 2  # one list for the three who waited
 
 
 def test_the_users_come_page_by_page_from_the_hubs_api():
