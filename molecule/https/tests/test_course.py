@@ -13,6 +13,7 @@ import re
 import subprocess
 import tarfile
 import time
+import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote as quote_url
@@ -168,11 +169,29 @@ def test_a_profile_starts_its_own_image_and_the_run_changes_nothing_else(host):
 
 # --- TAs on students' servers, and sharing ----------------------------------------
 
-# The hub's API as the signed-in browser calls it (cookie and XSRF token): status.
-FETCH = """async ([method, path, body]) => (await fetch('/hub/api' + path, {
-    method, body: body && JSON.stringify(body),
-    headers: {'X-XSRFToken': window.jhdata.xsrf_token, 'Content-Type': 'application/json'},
-})).status"""
+# The hub's API as the signed-in browser calls it (cookie and XSRF token): the
+# status (or "no answer") and the errors of the tries before. A request that got
+# no answer at all (the browser's "Failed to fetch": once in a CI run, the hub
+# and the TLS front up) is sent again, twice at most, 2 s apart; every call here
+# may be repeated. Tries that failed show as warnings in the test's report.
+FETCH = """async ([method, path, body]) => {
+    const failed = [];
+    while (failed.length < 3) {
+        try {
+            const answer = await fetch('/hub/api' + path, {
+                method, body: body && JSON.stringify(body),
+                headers: {
+                    'X-XSRFToken': window.jhdata.xsrf_token, 'Content-Type': 'application/json',
+                },
+            });
+            return [answer.status, failed];
+        } catch (error) {
+            failed.push(String(error));
+            await new Promise(done => setTimeout(done, 2000));
+        }
+    }
+    return [`no answer`, failed];
+}"""
 
 
 def opens(page, path: str) -> int:
@@ -206,12 +225,16 @@ def test_a_ta_opens_starts_and_stops_students_servers_and_is_no_admin(students_s
         opens(page, "/hub/home")  # (jhdata's XSRF token)
 
         def call(method, path, body=None):
-            return page.evaluate(FETCH, [method, path, body])
+            status, failed = page.evaluate(FETCH, [method, path, body])
+            if failed:
+                warnings.warn(f"{method} {path}: {status} after {failed}", stacklevel=2)
+            return status
 
         seen["list users"] = call("GET", "/users")
         seen["open grace's"] = enters(page, "grace")
         opens(page, "/hub/home")
-        seen["stop grace's"] = call("DELETE", "/users/grace/server") in (202, 204)
+        stop = call("DELETE", "/users/grace/server")
+        seen["stop grace's"] = stop in (202, 204) or stop
         seen["start tom's (a TA)"] = call("POST", "/users/tom/server", {})
         seen["make grace admin"] = call("PATCH", "/users/grace", {"admin": True})
         seen["remove grace"] = call("DELETE", "/users/grace")

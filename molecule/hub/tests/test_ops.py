@@ -7,7 +7,7 @@ import shlex
 import time
 
 import requests
-from conftest import container, run_playbook, same_on_every_release, secrets
+from conftest import container, on_the_shorter_chain, run_playbook, same_on_every_release, secrets
 
 from schoolhub import ops
 from schoolhub_lab import client
@@ -87,10 +87,10 @@ def test_users_playbook_stops_every_server(running, host):
     assert host.check_output("docker ps --filter name=jupyter- --format '{{.Names}}'") == ""
 
 
+@on_the_shorter_chain  # (the hub and the plugin; the quota itself: test_isolation.py, on both)
 def test_a_larger_quota_reaches_a_home_at_its_next_start(running, host):
-    """The quota is left at 320M: the next site.yml (the upgrade's, or on
-    Debian 12 the killed run's) puts the scenario's 256M back; alan's home
-    stays larger (a home never shrinks)."""
+    """The quota is left at 320M: the next site.yml (the killed run's) puts
+    the scenario's 256M back; alan's home stays larger (a home never shrinks)."""
     size = "docker exec jupyter-alan df -B1 --output=size /home/alan | tail -1"
     alan = running("alan")
     host.check_output("docker exec -u 1000 jupyter-alan sh -c 'echo mine > /home/alan/mine.txt'")
