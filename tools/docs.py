@@ -12,7 +12,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs/reference.md"
 BEGIN, END = "<!-- BEGIN ROLE VARIABLES (tools/docs.py) -->", "<!-- END ROLE VARIABLES -->"
-ROLE_ORDER = ["common", "docker", "nfs_server", "nfs_client", "swarm", "user_servers", "jupyterhub"]
+ROLE_ORDER = [
+    "common",
+    "docker",
+    "nfs_server",
+    "nfs_client",
+    "swarm",
+    "user_servers",
+    "jupyterhub",
+    "monitoring",
+]
 
 
 def cell(value) -> str:
