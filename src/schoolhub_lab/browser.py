@@ -57,6 +57,43 @@ def host_rules(resolve: dict[str, str]) -> list[str]:
 NAVIGATIONS = 3
 
 
+def watch_network_changes(page) -> None:
+    """Keep, on the page, the requests a network change cancelled (for
+    wait_for_launcher)."""
+    page.cancelled = []
+
+    def failed(request) -> None:
+        if "ERR_NETWORK_CHANGED" in (request.failure or ""):
+            page.cancelled.append(request.url)
+
+    page.on("requestfailed", failed)
+
+
+def wait_for_launcher(page, timeout_ms: int = 120_000) -> None:
+    """Wait for JupyterLab's launcher on `page`. A page whose loading a network
+    change cut (one of its scripts cancelled: JupyterLab then never starts,
+    and the page stays blank) is reloaded, as a person would, NAVIGATIONS - 1
+    times at most; each load gets `timeout_ms`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    cancelled = getattr(page, "cancelled", [])
+    reloads, deadline = 0, time.monotonic() + timeout_ms / 1000
+    while True:
+        left = max(deadline - time.monotonic(), 0.1)
+        try:
+            page.locator(".jp-Launcher").first.wait_for(timeout=min(left, 10) * 1000)
+            return
+        except PlaywrightTimeout:
+            if cancelled and reloads < NAVIGATIONS - 1:
+                reloads += 1
+                print(f"{page.url}: {cancelled} cancelled by a network change, reload {reloads}")
+                cancelled.clear()
+                page.reload(timeout=120_000)
+                deadline = time.monotonic() + timeout_ms / 1000
+            elif time.monotonic() >= deadline:
+                raise
+
+
 def _navigations_survive_network_changes() -> None:
     from playwright.sync_api import Error, Page
 
@@ -126,6 +163,7 @@ def sign_in_to_jupyterlab(
             viewport={"width": 1280, "height": 800}, ignore_https_errors=bool(resolve)
         )
         page = context.new_page()
+        watch_network_changes(page)
         try:
             first = page.goto(f"{hub_url}/hub/login", timeout=60_000)
             page.get_by_role("button", name="Sign in with GitHub").click()
@@ -141,7 +179,7 @@ def sign_in_to_jupyterlab(
                     page.locator(f'input[name="profile"][value="{profile}"]').check()
                 page.get_by_role("button", name="Start").click()
             page.wait_for_url(lab, timeout=300_000)
-            page.locator(".jp-Launcher").first.wait_for(timeout=120_000)
+            wait_for_launcher(page)
             snap(page, screenshot)
             headers = first.all_headers() if first else {}
             landing = Landing(page.title(), context.cookies(), headers, profiles)

@@ -32,7 +32,7 @@ from conftest import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from schoolhub_lab.browser import sign_in_to_jupyterlab
+from schoolhub_lab.browser import sign_in_to_jupyterlab, wait_for_launcher
 
 NAME = "schoolhub-https-host.test"  # jupyterhub_public_url's host (molecule.yml)
 TAS = "summer-school:tas"  # the TA team's group (inventory/test-hosts.yml's org)
@@ -171,9 +171,10 @@ def test_a_profile_starts_its_own_image_and_the_run_changes_nothing_else(host):
 
 # The hub's API as the signed-in browser calls it (cookie and XSRF token): the
 # status (or "no answer") and the errors of the tries before. A request that got
-# no answer at all (the browser's "Failed to fetch": once in a CI run, the hub
-# and the TLS front up) is sent again, twice at most, 2 s apart; every call here
-# may be repeated. Tries that failed show as warnings in the test's report.
+# no answer at all ("Failed to fetch": Chromium cancels what is in flight when
+# the machine's network changes, browser.NAVIGATIONS) is sent again, twice at
+# most, 2 s apart; every call here may be repeated. Tries that failed show as
+# warnings in the test's report.
 FETCH = """async ([method, path, body]) => {
     const failed = [];
     while (failed.length < 3) {
@@ -211,7 +212,7 @@ def enters(page, owner: str, launcher_ms: int = 120_000) -> int:
         answer = opened.value
     if answer.status != 200 or f"/user/{owner}/lab" not in page.url:
         return answer.status
-    page.locator(".jp-Launcher").first.wait_for(timeout=launcher_ms)
+    wait_for_launcher(page, launcher_ms)
     return 200
 
 
