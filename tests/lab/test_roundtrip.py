@@ -9,13 +9,21 @@ from lab import HUB_HOST, LAB, WORKERS, in_server, on_host, on_hub_host
 
 from schoolhub_lab import client, hosts
 
+# Every container removed, whatever else removes some meanwhile (a worker's
+# Engine removing the task of a Swarm service that just stopped: "removal of
+# container ... is already in progress"), in at most ten rounds; fails if any is left.
+NO_CONTAINERS = (
+    'for round in 1 2 3 4 5 6 7 8 9 10; do ids=$(docker ps -aq); [ -z "$ids" ] && exit 0;'
+    " docker rm -f $ids >/dev/null 2>&1; sleep 1; done; docker ps -a; exit 1"
+)
+
 
 def lose_everything() -> None:
     """What a lost disk takes: on every host its containers and volumes (the
     hub's database, users' homes), on the hub host the site's settings and
     secrets and the shares' contents."""
     for host in [HUB_HOST, *(f"{LAB.name}-worker{n}" for n in range(1, WORKERS + 1))]:
-        on_host(host, "docker ps -aq | xargs -r docker rm -f")
+        on_host(host, NO_CONTAINERS)
         on_host(host, "docker volume ls -q | xargs -r docker volume rm")
     on_hub_host("rm -rf /etc/course-hub && find /srv/schoolhub -mindepth 2 -delete")
 
