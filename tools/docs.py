@@ -12,16 +12,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs/reference.md"
 BEGIN, END = "<!-- BEGIN ROLE VARIABLES (tools/docs.py) -->", "<!-- END ROLE VARIABLES -->"
-ROLE_ORDER = [
-    "common",
-    "docker",
-    "nfs_server",
-    "nfs_client",
-    "swarm",
-    "user_servers",
-    "jupyterhub",
-    "monitoring",
-]
+ROLE_ORDER = ["common", "docker", "nfs_server", "nfs_client", "swarm", "user_servers", "jupyterhub"]
 
 
 def cell(value) -> str:

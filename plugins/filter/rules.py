@@ -2,15 +2,14 @@
 variables that are no setting of the hub (HTTPS, the image cache, the egress
 firewall, the users' network, secrets), checked with the hub's settings in one
 task of its tasks/preflight.yml so that an inventory's every mistake shows in
-one run; the docker role's address pools; the monitoring role's durations.
-Each message is led by the variable to fix. Types and choices are the
-argument specs'; the hub's settings' rules are schoolhub.settings' (filter
-settings_error); what the controller and the hosts hold is the preflights'."""
+one run; and the docker role's address pools. Each message is led by the
+variable to fix. Types and choices are the argument specs'; the hub's
+settings' rules are schoolhub.settings' (filter settings_error); what the
+controller and the hosts hold is the preflights'."""
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from urllib.parse import urlsplit
 
 
@@ -158,20 +157,6 @@ def address_pool_errors(pools: list) -> list[str]:
     return errors
 
 
-# A Prometheus duration (its own syntax): 30s, 5m, 1h30m, 15d.
-_DURATION = re.compile(r"([0-9]+(ms|s|m|h|d|w|y))+")
-
-
-def duration_errors(values: dict) -> list[str]:
-    """The monitoring role's durations, {variable: value}: Prometheus's own
-    syntax, checked before Prometheus sees them."""
-    return [
-        f"{name}: {value!r} is not a Prometheus duration like 30s, 5m or 15d."
-        for name, value in values.items()
-        if not _DURATION.fullmatch(str(value)) or not re.search(r"[1-9]", str(value))
-    ]
-
-
 def role_errors(values: dict) -> list[str]:
     """Every mistake in the role's own variables, one message each."""
     return [message for rule in RULES for message in rule(values)]
@@ -179,8 +164,4 @@ def role_errors(values: dict) -> list[str]:
 
 class FilterModule:
     def filters(self):
-        return {
-            "role_errors": role_errors,
-            "address_pool_errors": address_pool_errors,
-            "duration_errors": duration_errors,
-        }
+        return {"role_errors": role_errors, "address_pool_errors": address_pool_errors}

@@ -329,21 +329,12 @@ CERTIFICATES = "certificates"
 OPS_SCOPES = ["list:users", "read:users", "read:servers", "servers", "admin:servers", "admin:users"]
 
 
-# The monitors' token (Prometheus, a site's own): the hub's /hub/metrics, nothing else.
-METRICS = "schoolhub-metrics"
-
-
 def apply_services(c, cfg: dict) -> None:
-    """The operations playbooks' token (secret `ops_api_token`), the
-    monitors' (secret `metrics_api_token`) and the idle culler."""
-    roles = [
-        {"name": "schoolhub-ops", "scopes": OPS_SCOPES, "services": ["schoolhub-ops"]},
-        {"name": METRICS, "scopes": ["read:metrics"], "services": [METRICS]},
-    ]
+    """The operations playbooks' token (secret `ops_api_token`) and the idle culler."""
+    roles = [{"name": "schoolhub-ops", "scopes": OPS_SCOPES, "services": ["schoolhub-ops"]}]
     roles += user_roles(cfg)
     services = [
         {"name": "schoolhub-ops", "api_token": secret(cfg, "ops_api_token")},
-        {"name": METRICS, "api_token": secret(cfg, "metrics_api_token")},
         apply_announcements(c, cfg),
     ]
     if cfg["git"]["repos"]:

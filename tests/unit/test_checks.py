@@ -271,30 +271,20 @@ def test_an_address_pool_without_a_base_and_a_longer_size_is_named(pool):
     ]
 
 
-@pytest.mark.parametrize("value", ["30 seconds", "30", "0s", "", "1.5h", "5M"])
-def test_a_monitoring_duration_prometheus_would_refuse_is_named(value):
-    values = {"monitoring_scrape_interval": "15s", "monitoring_retention": value}
-    assert rules.duration_errors(values) == [
-        f"monitoring_retention: {value!r} is not a Prometheus duration like 30s, 5m or 15d."
-    ]
-    assert rules.duration_errors({**values, "monitoring_retention": "1h30m"}) == []
-
-
 @pytest.mark.parametrize(
     ("group_names", "groups", "played"),
     [
-        (["hub"], {"hub": ["h"]}, ["common", "docker", "user_servers", "jupyterhub", "monitoring"]),
+        (["hub"], {"hub": ["h"]}, ["common", "docker", "user_servers", "jupyterhub"]),
         (["hub"], {"hub": ["h"], "nfs": ["n"]},
-         ["common", "docker", "nfs_client", "user_servers", "jupyterhub", "monitoring"]),
+         ["common", "docker", "nfs_client", "user_servers", "jupyterhub"]),
         (["hub", "nfs"], {"hub": ["h"], "nfs": ["h"]},
-         ["common", "docker", "nfs_server", "nfs_client", "user_servers", "jupyterhub",
-          "monitoring"]),
+         ["common", "docker", "nfs_server", "nfs_client", "user_servers", "jupyterhub"]),
         (["nfs"], {"hub": ["h"], "nfs": ["n"], "workers": ["w"]},
-         ["common", "docker", "nfs_server", "monitoring"]),
+         ["common", "docker", "nfs_server"]),
         (["workers"], {"hub": ["h"], "nfs": ["n"], "workers": ["w"]},
-         ["common", "docker", "nfs_client", "swarm", "user_servers", "monitoring"]),
+         ["common", "docker", "nfs_client", "swarm", "user_servers"]),
         (["hub"], {"hub": ["h"], "workers": ["w"]},
-         ["common", "docker", "swarm", "user_servers", "jupyterhub", "monitoring"]),
+         ["common", "docker", "swarm", "user_servers", "jupyterhub"]),
         (["spare"], {"hub": ["h"], "spare": ["s"]}, ["common", "docker"]),
     ],
 )  # fmt: skip

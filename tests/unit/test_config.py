@@ -40,7 +40,6 @@ def secrets(tmp_path):
         "proxy_auth_token": "proxy-token",
         "github_client_secret": "gh-secret",
         "ops_api_token": "ops-token",
-        "metrics_api_token": "metrics-token",
     }.items():
         (directory / name).write_text(value + "\n")
     return directory
@@ -571,7 +570,7 @@ def test_culler_is_on_by_default(make):
 
 def test_culler_can_be_off(make):
     services = make({"culler": {"enabled": False}}).JupyterHub.services
-    assert [s["name"] for s in services] == ["schoolhub-ops", "schoolhub-metrics", "announcements"]
+    assert [s["name"] for s in services] == ["schoolhub-ops", "announcements"]
 
 
 def test_operations_token_comes_from_its_secret(make):
@@ -580,17 +579,6 @@ def test_operations_token_comes_from_its_secret(make):
     assert ops["api_token"] == "ops-token"
     role = next(r for r in c.JupyterHub.load_roles if r["name"] == "schoolhub-ops")
     assert "admin:servers" in role["scopes"] and role["services"] == ["schoolhub-ops"]
-
-
-def test_the_monitors_token_reads_the_metrics_and_nothing_else(make):
-    c = make()
-    metrics = next(s for s in c.JupyterHub.services if s["name"] == "schoolhub-metrics")
-    assert metrics == {"name": "schoolhub-metrics", "api_token": "metrics-token"}
-    roles = [r for r in c.JupyterHub.load_roles if "schoolhub-metrics" in r.get("services", [])]
-    assert roles == [
-        {"name": "schoolhub-metrics", "scopes": ["read:metrics"], "services": ["schoolhub-metrics"]}
-    ]
-    assert "authenticate_prometheus" not in c.JupyterHub  # (JupyterHub's default: True)
 
 
 # --- the document itself ---------------------------------------------------

@@ -48,7 +48,7 @@ def authenticator(fake, tmp_path):
     secrets.mkdir()
     for name in ("cookie_secret", "crypt_key"):
         (secrets / name).write_text("00" * 32)
-    for name in ("proxy_auth_token", "github_client_secret", "ops_api_token", "metrics_api_token"):
+    for name in ("proxy_auth_token", "github_client_secret", "ops_api_token"):
         (secrets / name).write_text("x")
     doc = settings_with(
         {

@@ -69,8 +69,6 @@ BAD = [
      "jupyterhub_github_org (auth.github.org: 'summer school' is not a GitHub organisation name)"),
     ("no client secret", {"jupyterhub_github_client_secret": ""},
      "jupyterhub_github_client_secret (in Ansible Vault)"),
-    ("prometheus duration", {"monitoring_prometheus": True, "monitoring_retention": "2 weeks"},
-     "monitoring_retention: '2 weeks' is not a Prometheus duration like 30s, 5m or 15d."),
     ("unknown sign-in", "jupyterhub_auth=ldap",
      "value of jupyterhub_auth must be one of: github, native, got: ldap"),
     ("unknown spawner", "jupyterhub_spawner=kubernetes",

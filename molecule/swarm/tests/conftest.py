@@ -64,8 +64,7 @@ def targets(ip, server_hosts):
     hub's API, the internet and what the site allows."""
     workers = [h.interface("eth0").addresses[0] for h in server_hosts]
     blocked = [f"{ip}:{port}" for port in (2049, 111, 22, 2377, 7946)]
-    blocked += [f"{address}:{port}" for address in workers for port in (22, 9100)]
-    blocked += [f"{ip}:9100"]  # the node exporters (monitoring_prometheus)
+    blocked += [f"{address}:22" for address in workers]
     return {
         **dict.fromkeys(blocked, "EHOSTUNREACH"),
         f"{METADATA}:80": "EHOSTUNREACH",

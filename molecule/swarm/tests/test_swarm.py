@@ -221,9 +221,7 @@ A_NEW_WORKER_CHANGES = {
     # The NFS server (Ganesha here) reloads its exports: no restart, whose
     # grace period would stall every mount.
     "schoolhub-swarm-hub": FIREWALL
-    | {"nfs_server : Write the Ganesha exports", "nfs_server : Reload the Ganesha exports"}
-    # Prometheus scrapes the new worker's node exporter too.
-    | {"monitoring : Write what Prometheus scrapes", "monitoring : Reload Prometheus"},
+    | {"nfs_server : Write the Ganesha exports", "nfs_server : Reload the Ganesha exports"},
     W1: FIREWALL,
     W2: FIREWALL,
 }
